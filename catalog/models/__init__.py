@@ -1,0 +1,30 @@
+"""SQLAlchemy models of the catalogue. Import from here so every table is registered."""
+
+from catalog.models.account import ApiToken, Membership, User
+from catalog.models.activity import Activity
+from catalog.models.base import Base
+from catalog.models.dataset import (
+    Dataset,
+    DatasetVersion,
+    Resource,
+    Tag,
+    dataset_group,
+    dataset_tag,
+)
+from catalog.models.organization import Group, Organization
+
+__all__ = [
+    "Activity",
+    "ApiToken",
+    "Base",
+    "Dataset",
+    "DatasetVersion",
+    "Group",
+    "Membership",
+    "Organization",
+    "Resource",
+    "Tag",
+    "User",
+    "dataset_group",
+    "dataset_tag",
+]

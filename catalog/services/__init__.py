@@ -1,0 +1,101 @@
+"""The service layer: the only writers of the database. The UI, APIs and CLI call these.
+
+Every operation takes a `Context` first and keyword-friendly typed arguments, opens one
+transaction, checks permissions and records versions and activities.
+"""
+
+from catalog.services.accounts import (
+    api_token_create,
+    api_token_revoke,
+    check_password,
+    user_create,
+    user_for_token,
+    user_show,
+)
+from catalog.services.context import Catalog, Context
+from catalog.services.datasets import (
+    dataset_count,
+    dataset_list,
+    dataset_version_diff,
+    dataset_version_list,
+    dataset_version_show,
+    package_create,
+    package_delete,
+    package_list,
+    package_patch,
+    package_restore,
+    package_show,
+    package_update,
+)
+from catalog.services.errors import NotAuthorized, NotFound, ServiceError, ValidationFailed
+from catalog.services.organizations import (
+    group_create,
+    group_delete,
+    group_list,
+    group_patch,
+    group_show,
+    member_create,
+    member_delete,
+    member_list,
+    organization_create,
+    organization_delete,
+    organization_list,
+    organization_patch,
+    organization_show,
+    organization_update,
+)
+from catalog.services.resources import (
+    resource_create,
+    resource_delete,
+    resource_download,
+    resource_patch,
+    resource_show,
+    resource_update,
+)
+
+__all__ = [
+    "Catalog",
+    "Context",
+    "NotAuthorized",
+    "NotFound",
+    "ServiceError",
+    "ValidationFailed",
+    "api_token_create",
+    "api_token_revoke",
+    "check_password",
+    "dataset_count",
+    "dataset_list",
+    "dataset_version_diff",
+    "dataset_version_list",
+    "dataset_version_show",
+    "group_create",
+    "group_delete",
+    "group_list",
+    "group_patch",
+    "group_show",
+    "member_create",
+    "member_delete",
+    "member_list",
+    "organization_create",
+    "organization_delete",
+    "organization_list",
+    "organization_patch",
+    "organization_show",
+    "organization_update",
+    "package_create",
+    "package_delete",
+    "package_list",
+    "package_patch",
+    "package_restore",
+    "package_show",
+    "package_update",
+    "resource_create",
+    "resource_delete",
+    "resource_download",
+    "resource_patch",
+    "resource_show",
+    "resource_update",
+    "user_create",
+    "user_for_token",
+    "user_show",
+]

@@ -1,0 +1,406 @@
+"""Dataset operations, named as CKAN names them: package_create, package_show, ..."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from catalog import clock
+from catalog.models import Dataset, DatasetVersion, Group, Organization, Resource, Tag, User
+from catalog.services import auth
+from catalog.services.context import Context
+from catalog.services.dictize import DATASET_COLUMNS, RESOURCE_COLUMNS, dataset_dict, jsonable
+from catalog.services.errors import NotAuthorized, NotFound, ValidationFailed
+from catalog.services.history import diff_snapshots, record_activity, snapshot_version
+
+# Keys of a package dict that are computed, never taken from input.
+READ_ONLY = {
+    "id",
+    "type",
+    "organization",
+    "num_tags",
+    "num_resources",
+    "metadata_created",
+    "metadata_modified",
+    "creator_user_id",
+    "version_number",
+    "isopen",
+    "license_title",
+    "license_url",
+}
+
+
+def validated(load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a marshmallow load and turn its errors into ValidationFailed."""
+    try:
+        return load()
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
+        raise ValidationFailed(messages) from None
+
+
+def _validate_dataset(
+    data: Mapping[str, Any], base: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    from schemas.dataset import validate_dataset
+
+    clean = {k: v for k, v in data.items() if k not in READ_ONLY}
+    return validated(lambda: validate_dataset(clean, partial_base=base))
+
+
+def find_org(session: Session, name_or_id: str) -> Organization | None:
+    return session.scalar(
+        select(Organization).where(
+            (Organization.name == name_or_id) | (Organization.id == name_or_id),
+            Organization.state == "active",
+        )
+    )
+
+
+def get_dataset(session: Session, name_or_id: str) -> Dataset:
+    ds = session.scalar(
+        select(Dataset).where((Dataset.name == name_or_id) | (Dataset.id == name_or_id))
+    )
+    if ds is None:
+        raise NotFound(f"Not found: dataset {name_or_id}")
+    return ds
+
+
+def can_read(ctx: Context, session: Session, ds: Dataset) -> bool:
+    if not ds.private and ds.state == "published":
+        return True
+    return auth.can(ctx, session, "read_private", ds.owner_org_id)
+
+
+def readable_dataset(ctx: Context, session: Session, name_or_id: str) -> Dataset:
+    ds = get_dataset(session, name_or_id)
+    if not can_read(ctx, session, ds):
+        if ds.state != "published":
+            raise NotFound(f"Not found: dataset {name_or_id}")
+        raise NotAuthorized(f"Access denied: dataset {name_or_id} is private")
+    return ds
+
+
+def _tags(session: Session, names: list[str]) -> list[Tag]:
+    tags = []
+    for name in dict.fromkeys(names):
+        tag = session.scalar(select(Tag).where(Tag.name == name))
+        if tag is None:
+            tag = Tag(name=name)
+            session.add(tag)
+        tags.append(tag)
+    return tags
+
+
+def _groups(session: Session, names: list[str]) -> list[Group]:
+    groups = []
+    for name in dict.fromkeys(names):
+        group = session.scalar(
+            select(Group).where((Group.name == name) | (Group.id == name), Group.state == "active")
+        )
+        if group is None:
+            raise ValidationFailed({"groups": [f"Group {name} does not exist."]})
+        groups.append(group)
+    return groups
+
+
+def _apply(session: Session, ds: Dataset, clean: dict[str, Any]) -> None:
+    """Copy validated values onto the model: columns, relations, then the rest as extras."""
+    for column in DATASET_COLUMNS:
+        value = clean.get(column)
+        setattr(ds, column, value if value is not None else _column_default(column))
+    ds.extras = {
+        key: jsonable(value)
+        for key, value in clean.items()
+        if key not in DATASET_COLUMNS
+        and key not in {"owner_org", "tags", "groups", "resources", "tag_string"}
+    }
+    ds.tags = _tags(session, list(clean.get("tags") or []))
+    ds.groups = _groups(session, list(clean.get("groups") or []))
+
+
+def _column_default(key: str) -> Any:
+    column = Dataset.__table__.c[key]
+    if column.default is not None and not callable(column.default.arg):
+        return column.default.arg
+    return None
+
+
+def _link_resources(ds: Dataset, resources: list[dict[str, Any]]) -> None:
+    """Replace the dataset's resources by the given list, keeping stored files of known ids."""
+    from catalog.services.resources import apply_resource
+
+    by_id = {r.id: r for r in ds.resources}
+    kept: list[Resource] = []
+    for position, data in enumerate(resources):
+        res = by_id.get(data.get("id") or "") or Resource(dataset=ds)
+        apply_resource(res, data)
+        res.position = position
+        kept.append(res)
+    ds.resources = kept
+
+
+def _resolve_owner(ctx: Context, session: Session, clean: dict[str, Any]) -> Organization:
+    org = find_org(session, str(clean.get("owner_org") or ""))
+    if org is None:
+        raise ValidationFailed({"owner_org": ["Organization does not exist."]})
+    auth.require(ctx, session, "write_dataset", org.id)
+    return org
+
+
+def _validate_resources(
+    data: Mapping[str, Any], data_type: str | None
+) -> list[dict[str, Any]] | None:
+    if "resources" not in data or data["resources"] is None:
+        return None
+    from catalog.services.resources import validate_resource
+
+    items = data["resources"]
+    if not isinstance(items, list):
+        raise ValidationFailed({"resources": ["Not a valid list."]})
+    errors: dict[int, Any] = {}
+    clean = []
+    for index, item in enumerate(items):
+        try:
+            item = item if isinstance(item, dict) else {}
+            clean.append(validate_resource(item, data_type=data_type))
+        except ValidationFailed as exc:
+            errors[index] = exc.errors
+    if errors:
+        raise ValidationFailed({"resources": errors})
+    return clean
+
+
+def package_create(ctx: Context, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Create a dataset.
+
+    :param data: a package dict: ``name``, ``title``, ``owner_org`` and the profile fields
+        (see schemas.dataset); may hold ``resources`` given as links.
+    :returns: the new package dict.
+    :raises ValidationFailed: field errors; nothing is written.
+    :raises NotAuthorized: the caller is not an editor or admin of ``owner_org``.
+    """
+    clean = _validate_dataset(data)
+    resources = _validate_resources(data, clean.get("data_type"))
+    with ctx.catalog.transaction() as session:
+        org = _resolve_owner(ctx, session, clean)
+        if session.scalar(select(Dataset.id).where(Dataset.name == clean["name"])):
+            raise ValidationFailed({"name": ["That URL is already in use."]})
+        user = auth.acting_user(ctx, session)
+        ds = Dataset(
+            name=clean["name"],
+            title=clean["title"],
+            owner_org_id=org.id,
+            creator_user_id=user.id if user else None,
+        )
+        session.add(ds)
+        _apply(session, ds, clean)
+        ds.organization = org
+        if resources:
+            _link_resources(ds, resources)
+        snapshot_version(ctx, session, ds, "created")
+        record_activity(ctx, session, "new package", "dataset", ds.id, {"name": ds.name})
+        return dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL)
+
+
+class _Unchanged(Exception):
+    """Raised inside a transaction to roll it back when an update changes nothing."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+
+
+def _update(
+    ctx: Context, name_or_id: str, data: Mapping[str, Any], *, patch: bool
+) -> dict[str, Any]:
+    try:
+        return _update_in_transaction(ctx, name_or_id, data, patch=patch)
+    except _Unchanged as unchanged:
+        return unchanged.result
+
+
+def _update_in_transaction(
+    ctx: Context, name_or_id: str, data: Mapping[str, Any], *, patch: bool
+) -> dict[str, Any]:
+    with ctx.catalog.transaction() as session:
+        ds = get_dataset(session, name_or_id)
+        auth.require(ctx, session, "write_dataset", ds.owner_org_id)
+        current = dataset_dict(ds)
+        base = None
+        if patch:
+            base = {k: v for k, v in current.items() if k not in READ_ONLY | {"resources"}}
+            base["owner_org"] = ds.organization.name
+            base["tags"] = [t["name"] for t in current["tags"]]
+            base["groups"] = [g["name"] for g in current["groups"]]
+        clean = _validate_dataset({**data, "name": data.get("name", ds.name)}, base)
+        resources = _validate_resources(data, clean.get("data_type"))
+        org = _resolve_owner(ctx, session, {"owner_org": clean.get("owner_org") or ds.owner_org_id})
+        if clean["name"] != ds.name and session.scalar(
+            select(Dataset.id).where(Dataset.name == clean["name"])
+        ):
+            raise ValidationFailed({"name": ["That URL is already in use."]})
+        ds.owner_org_id = org.id
+        ds.organization = org
+        _apply(session, ds, clean)
+        if resources is not None:
+            _link_resources(ds, resources)
+        ds.modified = clock.utcnow()
+        if snapshot_version(ctx, session, ds, "updated"):
+            record_activity(ctx, session, "changed package", "dataset", ds.id, {"name": ds.name})
+        else:
+            raise _Unchanged(current)
+        return dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL)
+
+
+def package_update(ctx: Context, id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Replace a dataset's metadata; fields left out return to their defaults.
+
+    Resources are replaced only when ``resources`` is given. An update that changes nothing
+    writes no version.
+
+    :param id: the dataset's id or name.
+    :param data: the full package dict.
+    """
+    return _update(ctx, id, data, patch=False)
+
+
+def package_patch(ctx: Context, id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Change only the given fields of a dataset; the merged result is validated as a whole.
+
+    :param id: the dataset's id or name.
+    :param data: the fields to change.
+    """
+    return _update(ctx, id, data, patch=True)
+
+
+def _set_state(ctx: Context, id: str, state: str, activity: str) -> dict[str, Any]:
+    with ctx.catalog.transaction() as session:
+        ds = get_dataset(session, id)
+        auth.require(ctx, session, "write_dataset", ds.owner_org_id)
+        ds.state = state
+        ds.modified = clock.utcnow()
+        snapshot_version(ctx, session, ds, activity)
+        record_activity(ctx, session, activity, "dataset", ds.id, {"name": ds.name})
+        return dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL)
+
+
+def package_delete(ctx: Context, id: str) -> dict[str, Any]:
+    """Withdraw a dataset: it leaves public listings but every version is kept.
+
+    Restore it with package_restore.
+    """
+    return _set_state(ctx, id, "withdrawn", "deleted package")
+
+
+def package_restore(ctx: Context, id: str) -> dict[str, Any]:
+    """Publish again a withdrawn (or draft) dataset."""
+    return _set_state(ctx, id, "published", "restored package")
+
+
+def package_show(ctx: Context, id: str) -> dict[str, Any]:
+    """The package dict of a dataset.
+
+    :param id: id or name.
+    :raises NotFound: unknown, or withdrawn/draft and the caller may not see it.
+    :raises NotAuthorized: private and the caller is not a member of its organisation.
+    """
+    with ctx.catalog.reader() as session:
+        ds = readable_dataset(ctx, session, id)
+        return dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL)
+
+
+def package_list(ctx: Context, limit: int | None = None, offset: int = 0) -> list[str]:
+    """Names of public, published datasets, ordered by name."""
+    stmt = (
+        select(Dataset.name)
+        .where(Dataset.private.is_(False), Dataset.state == "published")
+        .order_by(Dataset.name)
+    )
+    if limit is not None:
+        stmt = stmt.limit(max(0, int(limit))).offset(max(0, int(offset)))
+    with ctx.catalog.reader() as session:
+        return list(session.scalars(stmt))
+
+
+def dataset_list(
+    ctx: Context, organization: str | None = None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Datasets the caller may read, newest first, as package dicts."""
+    with ctx.catalog.reader() as session:
+        stmt = select(Dataset).order_by(Dataset.modified.desc(), Dataset.name)
+        readable = auth.readable_org_ids(ctx, session)
+        if readable is not None:
+            public = Dataset.private.is_(False) & (Dataset.state == "published")
+            stmt = stmt.where(public | Dataset.owner_org_id.in_(readable))
+        if organization:
+            org = find_org(session, organization)
+            if org is None:
+                raise NotFound(f"Not found: organization {organization}")
+            stmt = stmt.where(Dataset.owner_org_id == org.id)
+        rows = session.scalars(stmt.limit(limit).offset(offset))
+        return [dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL) for ds in rows]
+
+
+def dataset_count(ctx: Context) -> int:
+    with ctx.catalog.reader() as session:
+        return session.scalar(
+            select(func.count(Dataset.id)).where(
+                Dataset.private.is_(False), Dataset.state == "published"
+            )
+        )
+
+
+def dataset_version_list(ctx: Context, id: str) -> list[dict[str, Any]]:
+    """The versions of a dataset, newest first: number, created, user and message."""
+    with ctx.catalog.reader() as session:
+        ds = readable_dataset(ctx, session, id)
+        rows = session.execute(
+            select(DatasetVersion, User.name)
+            .outerjoin(User, User.id == DatasetVersion.user_id)
+            .where(DatasetVersion.dataset_id == ds.id)
+            .order_by(DatasetVersion.number.desc())
+        )
+        return [
+            {"number": v.number, "created": jsonable(v.created), "user": name, "message": v.message}
+            for v, name in rows
+        ]
+
+
+def dataset_version_show(ctx: Context, id: str, number: int) -> dict[str, Any]:
+    """The package dict as it was at version `number`."""
+    with ctx.catalog.reader() as session:
+        ds = readable_dataset(ctx, session, id)
+        version = session.scalar(
+            select(DatasetVersion).where(
+                DatasetVersion.dataset_id == ds.id, DatasetVersion.number == number
+            )
+        )
+        if version is None:
+            raise NotFound(f"Not found: version {number} of dataset {id}")
+        return version.snapshot
+
+
+def dataset_version_diff(ctx: Context, id: str, old: int, new: int) -> list[dict[str, Any]]:
+    """Field-level changes between two versions of a dataset."""
+    return diff_snapshots(dataset_version_show(ctx, id, old), dataset_version_show(ctx, id, new))
+
+
+__all__ = [
+    "RESOURCE_COLUMNS",
+    "dataset_count",
+    "dataset_list",
+    "dataset_version_diff",
+    "dataset_version_list",
+    "dataset_version_show",
+    "package_create",
+    "package_delete",
+    "package_list",
+    "package_patch",
+    "package_restore",
+    "package_show",
+    "package_update",
+]

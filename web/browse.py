@@ -1,0 +1,74 @@
+"""Public pages: the home page, datasets, organisations and file downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file
+from werkzeug.wrappers import Response as BaseResponse
+
+from catalog import services
+
+bp = Blueprint("browse", __name__)
+
+
+def ctx() -> services.Context:
+    from web.i18n import lang
+
+    return services.Context(current_app.extensions["khlang"], user=None, lang=lang())
+
+
+@bp.get("/")
+def home() -> str:
+    context = ctx()
+    organizations = services.organization_list(context, all_fields=True)
+    datasets = services.dataset_list(context, limit=20)
+    return render_template(
+        "browse/home.html",
+        organizations=organizations,
+        datasets=datasets,
+        total=services.dataset_count(context),
+    )
+
+
+@bp.get("/dataset/<name>")
+def dataset(name: str) -> str:
+    return render_template("browse/dataset.html", ds=services.package_show(ctx(), name))
+
+
+@bp.get("/organization/<name>")
+def organization(name: str) -> str:
+    context = ctx()
+    org = services.organization_show(context, name)
+    datasets = services.dataset_list(context, organization=name, limit=200)
+    return render_template("browse/organization.html", org=org, datasets=datasets)
+
+
+@bp.get("/dataset/<dataset_id>/resource/<resource_id>/download/<path:filename>")
+@bp.get("/dataset/<dataset_id>/resource/<resource_id>/download")
+def download(dataset_id: str, resource_id: str, filename: str = "") -> BaseResponse:
+    info, stream, url = services.resource_download(ctx(), resource_id)
+    if info["package_id"] != dataset_id and request.view_args:
+        from catalog.services import NotFound
+
+        raise NotFound("Not found: resource")
+    if url:
+        return redirect(url, code=302)
+    if stream is None:
+        return redirect(info["url"], code=302)
+    response: Response = send_file(
+        stream,
+        mimetype=info["mimetype"] or "application/octet-stream",
+        as_attachment=True,
+        download_name=info["filename"] or filename or "download",
+        max_age=3600,
+    )
+    return response
+
+
+def template_globals() -> dict[str, Any]:
+    from web.i18n import gettext, lang, localized
+
+    settings = current_app.config["KHLANG"]
+    title = settings.SITE_TITLE_EN if lang() == "en" else settings.SITE_TITLE_TH
+    return {"_": gettext, "lang": lang, "localized": localized, "site_title": title}
