@@ -1,0 +1,83 @@
+"""The `khlang` command line, run in-process against a real catalogue in a temp folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from catalog.cli import main
+
+
+@pytest.fixture
+def khlang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)  # no khlang.toml from elsewhere
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(main, ["--data-dir", str(tmp_path / "data"), *args], input=input)
+
+    return run
+
+
+def test_commands_refuse_to_run_before_init(khlang) -> None:
+    result = khlang("dataset", "list")
+    assert result.exit_code != 0
+    assert "khlang init" in result.output
+
+
+def test_init_user_org_token_and_export(khlang, tmp_path: Path) -> None:
+    result = khlang("init")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "khlang.db").exists()
+    assert (tmp_path / "data" / "index").is_dir()
+    assert khlang("init").exit_code == 0  # upgrading an up-to-date database is harmless
+
+    result = khlang(
+        "user", "create", "somchai", "--email", "s@example.org", "--password", "pass-2567-x"
+    )
+    assert result.exit_code == 0, result.output
+    result = khlang(
+        "org",
+        "create",
+        "ban-suan",
+        "--title",
+        "เทศบาลเมืองบ้านสวน",
+        "--type",
+        "municipality",
+        "--admin",
+        "somchai",
+    )
+    assert result.exit_code == 0, result.output
+    token = khlang("token", "create", "somchai", "--name", "harvester")
+    assert token.exit_code == 0 and token.output.strip().startswith("khl_")
+
+    out = tmp_path / "export.json"
+    result = khlang("dataset", "export", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text(encoding="utf-8")) == []
+
+
+def test_bad_input_gives_a_clear_error_and_nonzero_exit(khlang) -> None:
+    assert khlang("init").exit_code == 0
+    result = khlang("org", "create", "Bad Name!", "--title", "x", "--type", "municipality")
+    assert result.exit_code == 1
+    assert "name" in result.output
+    result = khlang("user", "create", "x", "--email", "nope", "--password", "short")
+    assert result.exit_code == 1
+    assert "email" in result.output and "password" in result.output
+    result = khlang("dataset", "show", "no-such-dataset")
+    assert result.exit_code == 1
+    assert "Not found" in result.output
+    result = khlang("org", "create", "child", "--title", "ลูก", "--parent", "missing")
+    assert result.exit_code == 1 and "parent" in result.output
+
+
+def test_bad_setting_stops_with_its_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KHLANG_DEFAULT_LANGUAGE", "fr")
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "init"])
+    assert result.exit_code == 1
+    assert "DEFAULT_LANGUAGE" in result.output
