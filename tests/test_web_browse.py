@@ -84,3 +84,14 @@ def test_missing_and_private_pages(client: FlaskClient, system: Context, publish
     assert "/dataset/internal" not in client.get("/").get_data(as_text=True)
     response = client.get("/")
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_clients_over_the_rate_limit_are_told_to_wait(catalog: services.Catalog) -> None:
+    app = create_app(catalog.settings.replace(RATE_LIMIT_PER_MINUTE=3), catalog=catalog)
+    client = app.test_client()
+    statuses = [client.get("/dataset/nope").status_code for _ in range(4)]
+    assert statuses[:3] == [404, 404, 404]
+    assert statuses[3] == 429
+    other = app.test_client()
+    response = other.get("/", environ_overrides={"REMOTE_ADDR": "127.0.0.2"})
+    assert response.status_code == 200  # another client is not affected

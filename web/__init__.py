@@ -30,8 +30,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.json.ensure_ascii = False  # Thai stays readable in JSON responses
     app.extensions["khlang"] = catalog or Catalog.open(settings)
 
-    from web import browse, errors
+    from web import browse, errors, ratelimit
 
+    ratelimit.init_app(app, settings.RATE_LIMIT_PER_MINUTE)
     app.register_blueprint(browse.bp)
     app.context_processor(browse.template_globals)
     errors.init_app(app)
