@@ -52,6 +52,7 @@ MAX_TAGS = 50
 MAX_GROUPS = 100
 MAX_RESOURCES = 1000
 MAX_TABLE_FIELDS = 1000
+MAX_DATE_LENGTH = 40
 SHORT, LONG, MARKDOWN = 500, 2000, 20000
 BE_MIN, BE_MAX = 2400, 2700
 
@@ -105,8 +106,9 @@ class Text(fields.String):
 
 
 def slug_field(**kwargs: Any) -> Text:
-    """A CKAN name: lower-case ASCII letters, digits, - and _."""
-    return Text(100, validate=validate.Regexp(SLUG_RE, error=msg.SLUG), **kwargs)
+    """A CKAN name: 2-100 lower-case ASCII letters, digits, - and _."""
+    # The pattern limits the length itself, so a long name gets one message, not two.
+    return Text(1000, validate=validate.Regexp(SLUG_RE, error=msg.SLUG), **kwargs)
 
 
 def choice_field(choices: tuple[Any, ...], **kwargs: Any) -> Text:
@@ -142,7 +144,8 @@ class ThaiDate(fields.Field):
 
         from schemas.thai import ThaiDateError, parse_thai_date
 
-        if not isinstance(value, (str, datetime.date)):
+        # The parser quotes its input in its messages; a long input is not a date anyway.
+        if not isinstance(value, (str, datetime.date)) or len(str(value)) > MAX_DATE_LENGTH:
             raise self.make_error("invalid")
         try:
             return parse_thai_date(value)
@@ -368,7 +371,9 @@ def profile_errors(
     return errors
 
 
-def _order_errors(data: Mapping[str, Any], pairs: tuple[tuple[str, str], ...], message: str):
+def _order_errors(
+    data: Mapping[str, Any], pairs: tuple[tuple[str, str], ...], message: str
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for low, high in pairs:
         if data.get(low) is not None and data.get(high) is not None and data[high] < data[low]:
@@ -592,6 +597,8 @@ def dataset_rule_errors(data: Mapping[str, Any]) -> dict[str, Any]:
         errors.setdefault(field, message)
     resource_errors: dict[int, Any] = {}
     for index, resource in enumerate(data.get("resources") or []):
+        if not isinstance(resource, Mapping):
+            continue
         found = profile_errors(
             resource, data_type=data_type, shown_for=vocab.RESOURCE_FIELD_TYPES, companions={}
         )
@@ -630,6 +637,7 @@ def validate_resource(
 
     :raises marshmallow.ValidationError: with field errors.
     """
+
     def hidden(loaded: Any) -> dict[str, list[str]]:
         if not isinstance(loaded, Mapping):
             return {}

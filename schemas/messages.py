@@ -125,6 +125,16 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     (LANGUAGE, "รหัสภาษาไม่ถูกต้อง: ใช้รหัส ISO 639 เช่น th หรือ en"),
     (PHONE, "หมายเลขโทรศัพท์ไม่ถูกต้อง"),
     (URL_OR_UPLOAD, "ต้องระบุ URL หรืออัปโหลดไฟล์"),
+    # Raised by catalog.services; kept here so that one table translates every field error.
+    ("That URL is already in use.", "URL นี้ถูกใช้แล้ว"),
+    ("That login name is not available.", "ชื่อผู้ใช้นี้ไม่สามารถใช้ได้"),
+    ("Organization does not exist.", "ไม่มีหน่วยงานนี้"),
+    ("User does not exist.", "ไม่มีผู้ใช้นี้"),
+    ("Group {name} does not exist.", "ไม่มีกลุ่ม {name}"),
+    ("An organization cannot be its own ancestor.", "หน่วยงานเป็นหน่วยงานแม่ของตัวเองไม่ได้"),
+    ("File could not be stored: {reason}", "ไม่สามารถจัดเก็บไฟล์ได้: {reason}"),
+    ("Not found: {what}", "ไม่พบ: {what}"),
+    ("Access denied: {what}", "ไม่มีสิทธิ์เข้าถึง: {what}"),
 )
 
 # Placeholders that only ever hold a number; matching them narrowly keeps

@@ -108,7 +108,7 @@ _CONSTRAINTS_TH = {
 MESSAGES: dict[str, tuple[str, str]] = {
     "type-error": (
         'Row {row}, field "{field}": "{value}" is not a valid {type_en}',
-        'แถวที่ {row} คอลัมน์ "{field}": ค่า "{value}" ไม่ใช่{type_th}ที่ถูกต้อง',
+        'แถวที่ {row} คอลัมน์ "{field}": ค่า "{value}" ไม่ถูกต้อง ต้องเป็น{type_th}',
     ),
     "constraint-error": (
         'Row {row}, field "{field}": "{value}" breaks a rule: {rule_en}',
@@ -367,7 +367,8 @@ def any_field_rules(name: str) -> FieldRules:
 
 
 def _csv_dialect() -> Dialect:
-    # Pin the dialect: the CSV sniffer can guess ";" or skipinitialspace on Thai text.
+    # Pin the dialect: the CSV sniffer can guess ";" or skipinitialspace on Thai text, and
+    # frictionless moves the header to a later row when row 1 is narrower or wider than most.
     control = formats.CsvControl(
         delimiter=",",
         quote_char='"',
@@ -375,7 +376,7 @@ def _csv_dialect() -> Dialect:
         escape_char=None,
         skip_initial_space=False,
     )
-    return Dialect(controls=[control])
+    return Dialect(header=True, header_rows=[1], controls=[control])
 
 
 def _finding_from_error(error: Any) -> Finding:
@@ -404,8 +405,9 @@ def frictionless_validate(
 ) -> list[Finding]:
     """Validate a UTF-8 CSV file with frictionless' own ``validate`` and return its findings.
 
-    The CSV dialect is pinned to RFC 4180 (comma, double quote) and the encoding to UTF-8
-    (a BOM is allowed), as the harvester writes normalised files that way.
+    The CSV dialect is pinned to RFC 4180 (comma, double quote) with the header on row 1,
+    and the encoding to UTF-8 (a BOM is allowed), as the harvester writes normalised files
+    that way; frictionless would otherwise guess them from the first rows.
 
     :param limit_errors: stop after this many findings, as frictionless does (it defaults to
         :data:`DEFAULT_LIMIT_ERRORS`); None lifts the limit.

@@ -1,0 +1,685 @@
+"""Fast streaming validation of a normalised CSV file against a frictionless Table Schema.
+
+:func:`validate_csv` returns the same findings, in the same order, as frictionless'
+``validate()`` (see :func:`schemas.tables.frictionless_validate`), many times faster and in
+bounded memory, and can hand typed pyarrow batches to the datastore loader on the way.
+
+How it stays equal to frictionless:
+
+- The file is read in blocks by pyarrow's streaming CSV reader, every column as text. A
+  record with too few or too many cells, or anything else pyarrow cannot read, switches the
+  rest of the file to Python's ``csv`` module (frictionless' own reader), starting at the
+  first row not yet checked, so row numbers stay exact.
+- Each column is checked with vectorised pyarrow kernels on a fast path that accepts only
+  plain spellings frictionless surely reads the same way (``-?[0-9]+`` for integers,
+  ``YYYY-MM-DD`` for dates, ...). Any other non-blank cell (``" 7"``, ``"1e3"``, Thai digits,
+  an impossible date) is read by frictionless' own cell reader, one by one. Errors are rare
+  in real files, so the slow path costs little.
+- A number is compared to a bound in float64; floats are rounded monotonically, so only a
+  cell whose float equals the bound's float needs frictionless' exact decimal comparison.
+- Within a row, findings follow frictionless' order: type or constraint errors field by
+  field, extra cells, missing cells (a blank row replaces all of those with one
+  ``blank-row``), then ``unique-error`` and ``primary-key``.
+
+Rows are numbered as frictionless does: the header is row 1, the first data row is row 2.
+``unique`` and ``primaryKey`` keep one dictionary entry per distinct key, so memory grows
+with the number of distinct keys only; everything else is bounded by the block size.
+Not supported (ValueError): ``fieldsMatch`` other than ``exact``, and ``foreignKeys``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from schemas.tables import (
+    DEFAULT_LIMIT_ERRORS,
+    FieldRules,
+    Finding,
+    TableRules,
+    any_field_rules,
+    make_finding,
+    table_rules,
+)
+
+_ARROW_TYPES = {
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+}
+_INT_RE = r"^-?[0-9]{1,18}$"
+_NUMBER_RE = r"^-?[0-9]{1,40}(\.[0-9]{1,40})?$"
+_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_URI_RE = r"^[A-Za-z][A-Za-z0-9+.\-]*:"
+# Python and RE2 agree on a pattern made of literals, classes with explicit ranges,
+# groups, alternation and quantifiers; escapes such as \d or \w differ (Unicode vs ASCII).
+_RE2_UNSAFE = re.compile(r"\\[A-Za-z0-9]|\(\?|\[:|\{,|\$")
+_BOUNDS = {
+    "minimum": pc.greater_equal,
+    "maximum": pc.less_equal,
+    "exclusiveMinimum": pc.greater,
+    "exclusiveMaximum": pc.less,
+}
+BatchCallback = Callable[[pa.RecordBatch], object]
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What :func:`validate_csv` found.
+
+    :param findings: findings in frictionless' order, at most ``limit_errors`` of them.
+    :param row_count: number of data rows (blank rows included), as frictionless counts them.
+    :param truncated: True when findings were cut at ``limit_errors`` (rows were still all
+        read, counted and passed to ``on_batch``).
+    """
+
+    findings: list[Finding]
+    row_count: int
+    truncated: bool
+
+
+def arrow_schema(schema: dict[str, Any]) -> pa.Schema:
+    """The pyarrow schema of the typed batches: integer -> int64, number -> float64,
+    boolean -> bool, date -> date32, anything else -> string (the cell text)."""
+    rules = table_rules(schema)
+    return pa.schema([(f.name, _ARROW_TYPES.get(f.type, pa.string())) for f in rules.fields])
+
+
+# One column ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Checked:
+    blank: pa.BooleanArray
+    typed: pa.Array
+    events: list[tuple[int, int, str, str, str]]  # (offset, order, type, value, note)
+    keys: list[Any] | None = None
+
+
+def _where(mask: pa.Array) -> list[int]:
+    return pc.indices_nonzero(mask.fill_null(False)).to_pylist()
+
+
+def _python_value(value: Any, arrow_type: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if arrow_type == pa.int64():
+        return value if isinstance(value, int) and -(2**63) <= value < 2**63 else None
+    if arrow_type == pa.float64():
+        return float(value)
+    if arrow_type == pa.string():
+        return None if value is None else str(value)
+    return value
+
+
+class _Column:
+    """Checks one column of text cells the way frictionless checks its field."""
+
+    def __init__(self, rules: FieldRules, position: int, want_keys: bool) -> None:
+        self.rules = rules
+        self.position = position
+        self.want_keys = want_keys
+        self.arrow_type = _ARROW_TYPES.get(rules.type, pa.string())
+        self.missing = pa.array(rules.missing_values, pa.string())
+        self.order = {name: i + 1 for i, (name, _) in enumerate(rules.constraints)}
+        self.notes = {
+            name: f'constraint "{name}" is "{limit}"' for name, limit in rules.constraints
+        }
+        self.constraints = dict(rules.constraints)
+        self.slow_only = rules.type not in _ARROW_TYPES and not (
+            rules.type == "any" or (rules.type == "string" and rules.format in ("default", "uri"))
+        )
+        self.limits: dict[str, Any] = {}
+        for name, limit in rules.constraints:
+            if name in _BOUNDS:
+                value = self.limits[name] = rules.read(limit)[0]
+                if value is None or (isinstance(value, int) and not -(2**63) <= value < 2**63):
+                    self.slow_only = True
+        if "enum" in self.constraints:
+            values = [rules.read(v)[0] for v in self.constraints["enum"]]
+            if rules.type == "number" or any(v is None for v in values):
+                self.slow_only = True  # exact Decimal equality, or a quirky enum
+            else:
+                self.enum = pa.array(values, self.arrow_type)
+        self.re2: str | None = None
+        pattern = self.constraints.get("pattern")
+        if pattern is not None and not _RE2_UNSAFE.search(pattern):
+            self.re2 = f"^(?:^{pattern}$)"
+            try:
+                pc.match_substring_regex(pa.array([""]), self.re2)
+            except pa.ArrowInvalid:
+                self.re2 = None
+        self.python_re = re.compile(f"^{pattern}$") if pattern is not None else None
+
+    def check(self, raw: pa.Array, absent: pa.Array | None) -> _Checked:
+        """Check one batch of cells; ``absent`` marks cells the row did not have at all."""
+        blank = pc.is_in(raw, value_set=self.missing)
+        if absent is not None:
+            blank = pc.or_(blank, absent)
+        present = pc.invert(blank)
+        typed, fast, bad_type = self._parse(raw, present)
+        ties = self._ties(typed, fast)
+        valid = pc.and_(fast, pc.invert(ties)) if ties is not None else fast
+        slow = pc.and_(present, pc.invert(pc.or_(valid, bad_type)))
+        events: list[tuple[int, int, str, str, str]] = []
+        if self.constraints.get("required"):
+            note = self.notes["required"]
+            for i in _where(blank):
+                value = "" if absent is not None and absent[i].as_py() else raw[i].as_py()
+                events.append((i, self.order["required"], "constraint-error", value, note))
+        for i in _where(bad_type):
+            events.append((i, 0, "type-error", raw[i].as_py(), self._type_note()))
+        for name, violated in self._violations(raw, typed, valid):
+            note, order = self.notes[name], self.order[name]
+            for i in _where(pc.and_(violated, valid)):
+                events.append((i, order, "constraint-error", raw[i].as_py(), note))
+        slow_rows = _where(slow)
+        slow_values: dict[int, Any] = {}
+        if slow_rows:
+            cells = pc.take(raw, pa.array(slow_rows, pa.int64())).to_pylist()
+            typed_slow: list[Any] = []
+            for i, cell in zip(slow_rows, cells, strict=True):
+                value, notes = self.rules.read(cell)
+                for name, note in (notes or {}).items():
+                    kind = "type-error" if name == "type" else "constraint-error"
+                    events.append((i, self.order.get(name, 0), kind, cell, note))
+                slow_values[i] = value
+                typed_slow.append(_python_value(value, self.arrow_type))
+            typed = pc.replace_with_mask(
+                typed, slow.fill_null(False), pa.array(typed_slow, self.arrow_type)
+            )
+        checked = _Checked(blank=blank, typed=typed, events=events)
+        if self.want_keys:
+            checked.keys = self._keys(raw, typed, slow_values)
+        return checked
+
+    def _ties(self, typed: pa.Array, fast: pa.Array) -> pa.Array | None:
+        """Number cells whose float equals a bound's float: only Decimal can tell."""
+        if self.rules.type != "number" or self.slow_only:
+            return None
+        ties = None
+        for limit in self.limits.values():
+            tie = pc.equal(typed, pa.scalar(float(limit), pa.float64())).fill_null(False)
+            ties = tie if ties is None else pc.or_(ties, tie)
+        return ties
+
+    def _type_note(self) -> str:
+        return f'type is "{self.rules.type}/{self.rules.format}"'
+
+    def _parse(self, raw: pa.Array, present: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+        """Return (typed values, cells surely valid, cells surely of a bad type)."""
+        n = len(raw)
+        none = pa.nulls(n, pa.bool_()).fill_null(False)
+        kind = self.rules.type
+        if self.slow_only:
+            return pa.nulls(n, self.arrow_type), none, none
+        if kind in ("string", "any"):
+            if self.rules.format == "uri":
+                fast = pc.and_(present, pc.match_substring_regex(raw, _URI_RE))
+            else:
+                fast = present
+            return pc.if_else(fast, raw, pa.scalar(None, pa.string())), fast, none
+        if kind == "boolean":
+            false = pc.is_in(raw, value_set=pa.array(self.rules.false_values, pa.string()))
+            true = pc.is_in(raw, value_set=pa.array(self.rules.true_values, pa.string()))
+            # frictionless maps true values first, so a value in both lists reads as false
+            typed = pc.if_else(false, False, pc.if_else(true, True, pa.scalar(None, pa.bool_())))
+            fast = pc.and_(present, pc.or_(true, false))
+            return typed, fast, pc.and_(present, pc.invert(fast))
+        pattern = {"integer": _INT_RE, "number": _NUMBER_RE, "date": _DATE_RE}[kind]
+        fast = pc.and_(present, pc.match_substring_regex(raw, pattern))
+        text = pc.if_else(fast, raw, pa.scalar(None, pa.string()))
+        if kind != "date":
+            return pc.cast(text, self.arrow_type), fast, none
+        year = pc.cast(pc.utf8_slice_codeunits(text, 0, 4), pa.int32())
+        month = pc.cast(pc.utf8_slice_codeunits(text, 5, 7), pa.int32())
+        day = pc.cast(pc.utf8_slice_codeunits(text, 8, 10), pa.int32())
+        leap = pc.and_(
+            pc.equal(pc.bit_wise_and(year, 3), 0),
+            pc.or_(pc.not_equal(pc.remainder(year, 100), 0), pc.equal(pc.remainder(year, 400), 0)),
+        )
+        month_days = pa.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int32())
+        month_index = pc.if_else(
+            pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12)), month, 0
+        )
+        days = pc.add(
+            pc.take(month_days, month_index), pc.if_else(pc.and_(leap, pc.equal(month, 2)), 1, 0)
+        )
+        ok = pc.and_(
+            pc.and_(pc.greater_equal(year, 1), pc.greater(month_index, 0)),
+            pc.and_(pc.greater_equal(day, 1), pc.less_equal(day, days)),
+        ).fill_null(False)
+        fast = pc.and_(fast, ok)
+        text = pc.if_else(fast, raw, pa.scalar(None, pa.string()))
+        return pc.cast(pc.cast(text, pa.timestamp("s")), pa.date32()), fast, none
+
+    def _violations(
+        self, raw: pa.Array, typed: pa.Array, fast: pa.Array
+    ) -> Iterator[tuple[str, pa.Array]]:
+        """Yield (constraint, mask of cells breaking it), meaningful on fast-path cells."""
+        if self.slow_only:
+            return
+        for name in self.constraints:
+            if name in _BOUNDS:
+                limit = self.limits[name]
+                if self.rules.type == "number":
+                    limit = float(limit)
+                bound = pa.scalar(limit, self.arrow_type)
+                yield name, pc.invert(_BOUNDS[name](typed, bound))
+            elif name == "enum":
+                yield name, pc.invert(pc.is_in(typed, value_set=self.enum))
+            elif name == "minLength":
+                yield name, pc.less(pc.utf8_length(raw), self.constraints[name])
+            elif name == "maxLength":
+                yield name, pc.greater(pc.utf8_length(raw), self.constraints[name])
+            elif name == "pattern":
+                yield name, self._pattern_violations(raw, fast)
+
+    def _pattern_violations(self, raw: pa.Array, fast: pa.Array) -> pa.Array:
+        if self.re2 is not None:
+            # Python's "$" also matches before a final newline: such cells go to Python.
+            has_newline = pc.match_substring(raw, "\n")
+            plain = pc.and_(fast, pc.invert(has_newline))
+            bad = pc.invert(pc.match_substring_regex(raw, self.re2))
+            suspects = pc.and_(fast, has_newline)
+        else:
+            plain = pa.nulls(len(raw), pa.bool_()).fill_null(False)
+            bad = plain
+            suspects = fast
+        rows = _where(suspects)
+        if not rows:
+            return pc.and_(plain, bad)
+        matcher = self.python_re
+        assert matcher is not None
+        cells = pc.take(raw, pa.array(rows, pa.int64())).to_pylist()
+        flags = [False] * len(raw)
+        for i, cell in zip(rows, cells, strict=True):
+            flags[i] = matcher.match(cell) is None
+        return pc.or_(pc.and_(plain, bad), pa.array(flags, pa.bool_()))
+
+    def _keys(self, raw: pa.Array, typed: pa.Array, slow_values: dict[int, Any]) -> list[Any]:
+        if self.rules.type == "number":
+            text = pc.if_else(pc.is_valid(typed), raw, pa.scalar(None, pa.string()))
+            keys = [None if c is None else Decimal(c) for c in text.to_pylist()]
+        else:
+            keys = typed.to_pylist()
+        for i, value in slow_values.items():
+            keys[i] = value
+        return keys
+
+
+# Reading ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    first_row: int
+    columns: list[pa.Array]
+    absent: list[pa.Array | None]
+    extra: list[tuple[int, int, str]] = field(default_factory=list)  # (offset, position, cell)
+
+
+class _Stop(Exception):
+    """pyarrow cannot go on exactly; Python's csv takes over at the first unchecked row."""
+
+
+def _read_header(path: Path) -> tuple[list[str] | None, int]:
+    """Read the header record as frictionless does; return (labels, byte offset of data).
+
+    labels is None for an empty file and [] for a blank first line.
+    """
+    consumed = 0
+    with path.open("rb") as handle:
+
+        def lines() -> Iterator[str]:
+            nonlocal consumed
+            encoding = "utf-8-sig"
+            while line := handle.readline():
+                consumed += len(line)
+                yield line.decode(encoding)
+                encoding = "utf-8"
+
+        labels = next(csv.reader(lines()), None)
+    return labels, consumed
+
+
+def _arrow_batches(path: Path, offset: int, width: int, block_size: int) -> Iterator[_Batch]:
+    """Batches read by pyarrow; raise _Stop where Python's csv must take over."""
+    if offset >= os.path.getsize(path):
+        return
+    ragged: list[bool] = []
+
+    def on_invalid_row(_row: Any) -> str:
+        ragged.append(True)
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]
+    source = pa.OSFile(str(path))
+    source.seek(offset)
+    try:
+        reader = pcsv.open_csv(
+            source,
+            read_options=pcsv.ReadOptions(column_names=names, block_size=block_size),
+            parse_options=pcsv.ParseOptions(
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid_row,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        first_row = 2
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            # A skipped record shifts the row numbers of its whole block: redo it in Python.
+            if ragged:
+                raise _Stop
+            yield _Batch(first_row, list(batch.columns), [None] * width)
+            first_row += batch.num_rows
+    except pa.ArrowInvalid as exc:
+        raise _Stop from exc
+    finally:
+        source.close()
+
+
+def _python_batches(
+    path: Path, offset: int, width: int, skip: int, batch_rows: int
+) -> Iterator[_Batch]:
+    """Batches read by Python's csv module (exact for any shape), after ``skip`` rows."""
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        reader = csv.reader(text)
+        for _ in range(skip):
+            next(reader, None)
+        first_row = 2 + skip
+        while True:
+            rows = [row for _, row in zip(range(batch_rows), reader, strict=False)]
+            if not rows:
+                return
+            columns, absent = [], []
+            for j in range(width):
+                columns.append(pa.array([r[j] if j < len(r) else "" for r in rows], pa.string()))
+                short = [j >= len(r) for r in rows]
+                absent.append(pa.array(short, pa.bool_()) if any(short) else None)
+            extra = [
+                (i, j + 1, cell)
+                for i, r in enumerate(rows)
+                if len(r) > width
+                for j, cell in enumerate(r[width:], start=width)
+            ]
+            yield _Batch(first_row, columns, absent, extra)
+            first_row += len(rows)
+
+
+# Header and rows ------------------------------------------------------------------------------
+
+
+def _header_findings(labels: list[str], rules: TableRules) -> list[Finding]:
+    """Label findings of frictionless' ``exact`` fields match, in its order."""
+    fields = rules.fields
+    found = [
+        make_finding("extra-label", 1, None, label, position=number)
+        for number, label in enumerate(labels, start=1)
+        if number > len(fields)
+    ]
+    found += [
+        make_finding("missing-label", 1, f.name, "", position=number)
+        for number, f in enumerate(fields[len(labels) :], start=len(labels) + 1)
+    ]
+    for number, (f, label) in enumerate(zip(fields, labels, strict=False), start=1):
+        if not label:
+            found.append(make_finding("blank-label", 1, f.name, "", position=number))
+            continue
+        earlier = [str(n) for n, seen in enumerate(labels[: number - 1], start=1) if seen == label]
+        if earlier:
+            note = 'at position "{}"'.format(", ".join(earlier))
+            found.append(
+                make_finding("duplicate-label", 1, f.name, label, position=number, note=note)
+            )
+        elif label != f.name:
+            found.append(make_finding("incorrect-label", 1, f.name, label, position=number))
+    return found
+
+
+def _expected_fields(labels: list[str], rules: TableRules) -> list[FieldRules]:
+    """The field frictionless pairs with each column: by position, ``any`` beyond the schema."""
+    if not labels:
+        return list(rules.fields)
+    used = {f.name for f in rules.fields[: len(labels)]}
+    expected = list(rules.fields[: len(labels)])
+    for label in labels[len(rules.fields) :]:
+        name, suffix = label, 2
+        while name in used:
+            name, suffix = f"{label}{suffix}", suffix + 1
+        used.add(name)
+        expected.append(any_field_rules(name))
+    return expected
+
+
+@dataclass
+class _RowEvents:
+    """One row's findings, before they are put in frictionless' order."""
+
+    cells: dict[int, list[tuple[int, Finding]]] = field(default_factory=dict)  # position ->
+    extra: list[Finding] = field(default_factory=list)
+    missing: list[Finding] = field(default_factory=list)
+    unique: dict[int, Finding] = field(default_factory=dict)
+    pk: Finding | None = None
+    blank: Finding | None = None
+
+
+class _Rows:
+    """Turns column checks into findings per row; keeps unique and primary-key memory."""
+
+    def __init__(self, fields: list[FieldRules], rules: TableRules) -> None:
+        names = [f.name for f in fields]
+        has_pk = rules.primary_key and set(rules.primary_key) <= set(names)
+        self.pk = [names.index(n) for n in rules.primary_key] if has_pk else []
+        self.unique = [i for i, f in enumerate(fields) if f.unique]
+        keyed = set(self.pk) | set(self.unique)
+        self.columns = [_Column(f, i + 1, i in keyed) for i, f in enumerate(fields)]
+        self.seen_unique: dict[int, dict[Any, int]] = {i: {} for i in self.unique}
+        self.seen_pk: dict[tuple[Any, ...], int] = {}
+
+    def check(self, batch: _Batch, findings: bool = True) -> tuple[list[Finding], list[pa.Array]]:
+        """Return the batch's findings in frictionless' order, and its typed columns."""
+        columns = zip(self.columns, batch.columns, batch.absent, strict=True)
+        checked = [column.check(raw, absent) for column, raw, absent in columns]
+        if not findings:
+            return [], [r.typed for r in checked]
+        rows: dict[int, _RowEvents] = {}
+        first = batch.first_row
+        for col, result, absent in zip(self.columns, checked, batch.absent, strict=True):
+            name, position = col.rules.name, col.position
+            for i, order, kind, value, note in result.events:
+                finding = make_finding(kind, first + i, name, value, position=position, note=note)
+                cells = rows.setdefault(i, _RowEvents()).cells.setdefault(position, [])
+                cells.append((order, finding))
+            for i in _where(absent) if absent is not None else []:
+                finding = make_finding("missing-cell", first + i, name, "", position=position)
+                rows.setdefault(i, _RowEvents()).missing.append(finding)
+        for i, position, cell in batch.extra:
+            finding = make_finding("extra-cell", first + i, None, cell, position=position)
+            rows.setdefault(i, _RowEvents()).extra.append(finding)
+        if checked:
+            blank = checked[0].blank
+            for result in checked[1:]:
+                blank = pc.and_(blank, result.blank)
+            for i in _where(blank):
+                rows.setdefault(i, _RowEvents()).blank = make_finding("blank-row", first + i)
+        self._integrity(checked, first, rows)
+        return [f for i in sorted(rows) for f in self._ordered(rows[i])], [r.typed for r in checked]
+
+    def _integrity(self, checked: list[_Checked], first: int, rows: dict[int, _RowEvents]) -> None:
+        for j in self.unique:
+            seen, col = self.seen_unique[j], self.columns[j]
+            for i, key in enumerate(checked[j].keys or []):
+                if key is None:
+                    continue
+                match = seen.get(key)
+                seen[key] = first + i
+                if match:
+                    note = f"the same as in the row at position {match}"
+                    finding = make_finding(
+                        "unique-error",
+                        first + i,
+                        col.rules.name,
+                        str(key),
+                        position=col.position,
+                        note=note,
+                    )
+                    rows.setdefault(i, _RowEvents()).unique[col.position] = finding
+        if not self.pk:
+            return
+        keys = zip(*[checked[j].keys or [] for j in self.pk], strict=True)
+        for i, key in enumerate(keys):
+            if all(k is None for k in key):
+                note = 'cells composing the primary keys are all "None"'
+            else:
+                match = self.seen_pk.get(key)
+                self.seen_pk[key] = first + i
+                if not match:
+                    continue
+                note = f"the same as in the row at position {match}"
+            rows.setdefault(i, _RowEvents()).pk = make_finding("primary-key", first + i, note=note)
+
+    def _ordered(self, row: _RowEvents) -> list[Finding]:
+        """Replay frictionless' order: the unique and primary-key checks read their cells
+        (and so report those cells' errors) first, and a hit there makes the row process
+        all its other cells before the hit is reported."""
+        out: list[Finding] = []
+        done: set[int] = set()
+        finished = False
+
+        def process(position: int) -> None:
+            if position not in done:
+                done.add(position)
+                out.extend(f for _, f in sorted(row.cells.get(position, []), key=lambda e: e[0]))
+
+        def finish() -> None:
+            nonlocal finished, out
+            if finished:
+                return
+            finished = True
+            for position in sorted(row.cells):
+                process(position)
+            out += row.extra + row.missing
+            if row.blank is not None:
+                out = [row.blank]
+
+        for j in self.unique:
+            process(j + 1)
+            if j + 1 in row.unique:
+                finish()
+                out.append(row.unique[j + 1])
+        for j in self.pk:
+            process(j + 1)
+        if row.pk is not None:
+            finish()
+            out.append(row.pk)
+        finish()
+        return out
+
+
+# Entry point ----------------------------------------------------------------------------------
+
+
+def validate_csv(
+    path: str | Path,
+    schema: dict[str, Any],
+    *,
+    limit_errors: int | None = DEFAULT_LIMIT_ERRORS,
+    on_batch: BatchCallback | None = None,
+    block_size: int = 4 << 20,
+) -> ValidationResult:
+    """Validate a normalised UTF-8 CSV file (comma, double quotes, header row) against a
+    Table Schema, with the findings frictionless' ``validate()`` would report.
+
+    :param path: the CSV file.
+    :param schema: a valid Table Schema descriptor (see :func:`schemas.tables.load_table_schema`).
+    :param limit_errors: keep at most this many findings, like frictionless (default 1000);
+        None keeps them all. Rows are still all read and counted.
+    :param on_batch: called with each typed batch (see :func:`arrow_schema`), in file order;
+        cells of a bad type or blank are null, the schema's columns absent from the file are
+        all null, extra columns are dropped.
+    :param block_size: bytes per block read by pyarrow (bounds memory).
+    :raises ValueError: for an invalid schema, or one using ``fieldsMatch`` other than
+        ``exact`` or ``foreignKeys``.
+    """
+    path = Path(path)
+    rules = table_rules(schema)
+    if rules.fields_match != "exact" or rules.foreign_keys:
+        raise ValueError("fieldsMatch other than 'exact' and foreignKeys are not supported")
+    output = arrow_schema(schema)
+    findings: list[Finding] = []
+    try:
+        labels, offset = _read_header(path)
+    except UnicodeDecodeError as exc:
+        return ValidationResult([make_finding("encoding-error", None, note=str(exc))], 0, False)
+    if labels is None:
+        source = make_finding("source-error", None, note="the source is empty")
+        return ValidationResult([source], 0, False)
+    findings += _header_findings(labels, rules) if labels else []
+    fields = _expected_fields(labels, rules)
+    rows = _Rows(fields, rules)
+    width = len(fields)
+    row_count = 0
+    truncated = False
+    limit = limit_errors or None
+    positions = {f.name: i for i, f in enumerate(fields) if i < len(rules.fields)}
+
+    def consume(batch: _Batch) -> None:
+        nonlocal row_count, truncated, findings
+        n = len(batch.columns[0]) if batch.columns else 0
+        row_count += n
+        found, typed = rows.check(batch, findings=not truncated)
+        if not truncated:
+            findings += found
+            if limit is not None and len(findings) >= limit:
+                findings, truncated = findings[:limit], True
+        if on_batch is not None:
+            arrays = [
+                typed[positions[f.name]] if f.name in positions else pa.nulls(n, f.type)
+                for f in output
+            ]
+            on_batch(pa.RecordBatch.from_arrays(arrays, schema=output))
+
+    # pyarrow cannot tell a blank line from a row of empty cells; that matters only when
+    # "" is not a missing value, so then Python's csv reads the whole file.
+    blank_is_missing = all("" in f.missing_values for f in fields)
+    done = 0
+    try:
+        if blank_is_missing and width > 0:
+            for batch in _arrow_batches(path, offset, width, block_size):
+                consume(batch)
+                done = row_count
+    except _Stop:
+        pass
+    else:
+        if blank_is_missing and width > 0:
+            return ValidationResult(findings, row_count, truncated)
+    try:
+        for batch in _python_batches(path, offset, width, done, batch_rows=20_000):
+            consume(batch)
+    except UnicodeDecodeError as exc:
+        findings.append(make_finding("encoding-error", None, note=str(exc)))
+    return ValidationResult(findings, row_count, truncated)
