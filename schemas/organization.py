@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, pre_load, validate
 
 from schemas import messages as msg
 from schemas import vocab
-from schemas.dataset import (
+from schemas.fields import (
     MARKDOWN,
     ORG_REF_RE,
     SHORT,

@@ -11,6 +11,7 @@ from catalog.models.dataset import (
     dataset_group,
     dataset_tag,
 )
+from catalog.models.harvest import HarvestJob, HarvestMap, HarvestObject, HarvestSource
 from catalog.models.organization import Group, Organization
 
 __all__ = [
@@ -20,6 +21,10 @@ __all__ = [
     "Dataset",
     "DatasetVersion",
     "Group",
+    "HarvestJob",
+    "HarvestMap",
+    "HarvestObject",
+    "HarvestSource",
     "Membership",
     "Organization",
     "Resource",

@@ -101,6 +101,10 @@ class Resource(IdMixin, TimestampMixin, Base):
     table_schema: Mapped[dict | None] = mapped_column(JSONType)
     validation_status: Mapped[str] = mapped_column(String(20), default="not-validated")
     validation_report: Mapped[dict | None] = mapped_column(JSONType)
+    # The normalised UTF-8 CSV made by a harvest, and the datastore table loaded from it.
+    normalised_key: Mapped[str | None] = mapped_column(String(200))
+    datastore_table: Mapped[str | None] = mapped_column(String(63))
+    datastore_rows: Mapped[int | None] = mapped_column(BigInteger)
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(20), default="active")
     extras: Mapped[dict] = mapped_column(JSONType, default=dict)
