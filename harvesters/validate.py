@@ -59,20 +59,26 @@ _ARROW_TYPES = {
     "boolean": pa.bool_(),
     "date": pa.date32(),
 }
-_INT_RE = r"^-?[0-9]{1,18}$"
-_NUMBER_RE = r"^-?[0-9]{1,40}(\.[0-9]{1,40})?$"
+# Fast spellings; the bounded forms are used for a batch whose cast overflows.
+_FAST_RE = {"integer": r"^-?[0-9]+$", "number": r"^-?[0-9]+(?:\.[0-9]+)?$"}
+_BOUNDED_RE = {"integer": r"^-?[0-9]{1,18}$", "number": r"^-?[0-9]{1,40}(?:\.[0-9]{1,40})?$"}
 _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _URI_RE = r"^[A-Za-z][A-Za-z0-9+.\-]*:"
 # Python and RE2 agree on a pattern made of literals, classes with explicit ranges,
 # groups, alternation and quantifiers; escapes such as \d or \w differ (Unicode vs ASCII).
 _RE2_UNSAFE = re.compile(r"\\[A-Za-z0-9]|\(\?|\[:|\{,|\$")
+# constraint -> the comparison that breaks it
 _BOUNDS = {
-    "minimum": pc.greater_equal,
-    "maximum": pc.less_equal,
-    "exclusiveMinimum": pc.greater,
-    "exclusiveMaximum": pc.less,
+    "minimum": pc.less,
+    "maximum": pc.greater,
+    "exclusiveMinimum": pc.less_equal,
+    "exclusiveMaximum": pc.greater_equal,
 }
+_OUTPUT_TYPES = {**_ARROW_TYPES, "year": pa.int64()}
 BatchCallback = Callable[[pa.RecordBatch], object]
+_TRUE, _FALSE = pa.scalar(True), pa.scalar(False)
+DEFAULT_BLOCK_SIZE = 1 << 20
+"""Bytes pyarrow parses at a time; peak memory grows with it (about 170 MB at 1 MiB)."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,10 @@ class ValidationResult:
 
 
 def arrow_schema(schema: dict[str, Any]) -> pa.Schema:
-    """The pyarrow schema of the typed batches: integer -> int64, number -> float64,
+    """The pyarrow schema of the typed batches: integer and year -> int64, number -> float64,
     boolean -> bool, date -> date32, anything else -> string (the cell text)."""
     rules = table_rules(schema)
-    return pa.schema([(f.name, _ARROW_TYPES.get(f.type, pa.string())) for f in rules.fields])
+    return pa.schema([(f.name, _OUTPUT_TYPES.get(f.type, pa.string())) for f in rules.fields])
 
 
 # One column ---------------------------------------------------------------------------------
@@ -108,11 +114,13 @@ class _Checked:
     keys: list[Any] | None = None
 
 
-def _where(mask: pa.Array) -> list[int]:
-    return pc.indices_nonzero(mask.fill_null(False)).to_pylist()
+def _where(mask: pa.Array | None) -> list[int]:
+    if mask is None or not mask.true_count:
+        return []
+    return pc.indices_nonzero(mask).to_pylist()
 
 
-def _python_value(value: Any, arrow_type: pa.DataType) -> Any:
+def _python_value(value: Any, arrow_type: pa.DataType, cell: str) -> Any:
     if value is None:
         return None
     if arrow_type == pa.int64():
@@ -120,194 +128,216 @@ def _python_value(value: Any, arrow_type: pa.DataType) -> Any:
     if arrow_type == pa.float64():
         return float(value)
     if arrow_type == pa.string():
-        return None if value is None else str(value)
+        return cell  # the text as written, for types without an Arrow twin (time, ...)
     return value
 
 
 class _Column:
     """Checks one column of text cells the way frictionless checks its field."""
 
-    def __init__(self, rules: FieldRules, position: int, want_keys: bool) -> None:
-        self.rules = rules
-        self.position = position
-        self.want_keys = want_keys
-        self.arrow_type = _ARROW_TYPES.get(rules.type, pa.string())
+    def __init__(self, rules: FieldRules, position: int, want_keys: bool, want_typed: bool):
+        self.rules, self.position, self.want_keys = rules, position, want_keys
+        self.arrow_type = _OUTPUT_TYPES.get(rules.type, pa.string())
         self.missing = pa.array(rules.missing_values, pa.string())
-        self.order = {name: i + 1 for i, (name, _) in enumerate(rules.constraints)}
-        self.notes = {
-            name: f'constraint "{name}" is "{limit}"' for name, limit in rules.constraints
-        }
+        # scalars are built once: converting Python values costs more than the kernels
+        self.null = pa.scalar(None, self.arrow_type)
+        self.null_text = pa.scalar(None, pa.string())
+        self.empty = pa.scalar("")
+        self.true_values = pa.array(rules.true_values, pa.string())
+        self.false_values = pa.array(rules.false_values, pa.string())
         self.constraints = dict(rules.constraints)
-        self.slow_only = rules.type not in _ARROW_TYPES and not (
-            rules.type == "any" or (rules.type == "string" and rules.format in ("default", "uri"))
-        )
+        self.order = {name: i + 1 for i, name in enumerate(self.constraints)}
+        self.notes = {name: f'constraint "{name}" is "{v}"' for name, v in rules.constraints}
+        self.type_note = f'type is "{rules.type}/{rules.format}"'
+        self.want_typed = want_typed or want_keys or bool(set(self.constraints) - {"required"})
+        # the fast path knows the default spellings only
+        self.slow_only = (
+            rules.decimal_char != "."
+            or (rules.type == "date" and rules.format != "default")
+            or (rules.type not in _ARROW_TYPES and rules.type != "any")
+        ) and not (rules.type == "string" and rules.format in ("default", "uri"))
         self.limits: dict[str, Any] = {}
-        for name, limit in rules.constraints:
-            if name in _BOUNDS:
-                value = self.limits[name] = rules.read(limit)[0]
-                if value is None or (isinstance(value, int) and not -(2**63) <= value < 2**63):
-                    self.slow_only = True
+        for name in set(self.constraints) & set(_BOUNDS):
+            value = self.limits[name] = rules.read(self.constraints[name])[0]
+            if value is None or (isinstance(value, int) and not -(2**63) <= value < 2**63):
+                self.slow_only = True
+        floats = rules.type == "number" and not self.slow_only
+        self.bounds = {
+            name: pa.scalar(float(value) if floats else value, self.arrow_type)
+            for name, value in self.limits.items()
+            if not self.slow_only
+        }
         if "enum" in self.constraints:
             values = [rules.read(v)[0] for v in self.constraints["enum"]]
             if rules.type == "number" or any(v is None for v in values):
                 self.slow_only = True  # exact Decimal equality, or a quirky enum
             else:
                 self.enum = pa.array(values, self.arrow_type)
-        self.re2: str | None = None
         pattern = self.constraints.get("pattern")
+        self.python_re = re.compile(f"^{pattern}$") if pattern is not None else None
+        self.re2: str | None = None
         if pattern is not None and not _RE2_UNSAFE.search(pattern):
             self.re2 = f"^(?:^{pattern}$)"
             try:
                 pc.match_substring_regex(pa.array([""]), self.re2)
             except pa.ArrowInvalid:
                 self.re2 = None
-        self.python_re = re.compile(f"^{pattern}$") if pattern is not None else None
 
     def check(self, raw: pa.Array, absent: pa.Array | None) -> _Checked:
         """Check one batch of cells; ``absent`` marks cells the row did not have at all."""
-        blank = pc.is_in(raw, value_set=self.missing)
+        if self.rules.missing_values == ("",):
+            blank = pc.equal(raw, self.empty)
+        else:
+            blank = pc.is_in(raw, value_set=self.missing)
         if absent is not None:
             blank = pc.or_(blank, absent)
-        present = pc.invert(blank)
-        typed, fast, bad_type = self._parse(raw, present)
-        ties = self._ties(typed, fast)
-        valid = pc.and_(fast, pc.invert(ties)) if ties is not None else fast
-        slow = pc.and_(present, pc.invert(pc.or_(valid, bad_type)))
         events: list[tuple[int, int, str, str, str]] = []
         if self.constraints.get("required"):
-            note = self.notes["required"]
             for i in _where(blank):
                 value = "" if absent is not None and absent[i].as_py() else raw[i].as_py()
-                events.append((i, self.order["required"], "constraint-error", value, note))
-        for i in _where(bad_type):
-            events.append((i, 0, "type-error", raw[i].as_py(), self._type_note()))
-        for name, violated in self._violations(raw, typed, valid):
+                events.append(
+                    (i, self.order["required"], "constraint-error", value, self.notes["required"])
+                )
+        # typed: the value of each surely valid cell, null elsewhere; bad: surely a type error;
+        # slow: cells only frictionless' own reader can judge.
+        typed, bad, slow = self._parse(raw, blank)
+        events += [(i, 0, "type-error", raw[i].as_py(), self.type_note) for i in _where(bad)]
+        checked = typed
+        if self.limits and self.rules.type == "number":
+            # floats round monotonically: only a cell whose float ties a bound needs Decimal
+            ties = None
+            for bound in self.bounds.values():
+                tie = pc.equal(typed, bound)
+                ties = tie if ties is None else pc.or_(ties, tie)
+            if ties is not None and ties.true_count:
+                ties = ties.fill_null(False)
+                slow = ties if slow is None else pc.or_(slow, ties)
+                checked = pc.if_else(ties, self.null, typed)
+        for name, violated in self._violations(checked):
             note, order = self.notes[name], self.order[name]
-            for i in _where(pc.and_(violated, valid)):
-                events.append((i, order, "constraint-error", raw[i].as_py(), note))
-        slow_rows = _where(slow)
-        slow_values: dict[int, Any] = {}
-        if slow_rows:
-            cells = pc.take(raw, pa.array(slow_rows, pa.int64())).to_pylist()
-            typed_slow: list[Any] = []
-            for i, cell in zip(slow_rows, cells, strict=True):
-                value, notes = self.rules.read(cell)
-                for name, note in (notes or {}).items():
-                    kind = "type-error" if name == "type" else "constraint-error"
-                    events.append((i, self.order.get(name, 0), kind, cell, note))
-                slow_values[i] = value
-                typed_slow.append(_python_value(value, self.arrow_type))
-            typed = pc.replace_with_mask(
-                typed, slow.fill_null(False), pa.array(typed_slow, self.arrow_type)
-            )
-        checked = _Checked(blank=blank, typed=typed, events=events)
+            events += [
+                (i, order, "constraint-error", raw[i].as_py(), note) for i in _where(violated)
+            ]
+        slow_values, replacements = self._read_slow(raw, slow, events)
+        if slow_values:
+            typed = pc.replace_with_mask(typed, slow, pa.array(replacements, self.arrow_type))
+        result = _Checked(blank=blank, typed=typed, events=events)
         if self.want_keys:
-            checked.keys = self._keys(raw, typed, slow_values)
-        return checked
+            result.keys = self._keys(raw, typed, slow_values)
+        return result
 
-    def _ties(self, typed: pa.Array, fast: pa.Array) -> pa.Array | None:
-        """Number cells whose float equals a bound's float: only Decimal can tell."""
-        if self.rules.type != "number" or self.slow_only:
-            return None
-        ties = None
-        for limit in self.limits.values():
-            tie = pc.equal(typed, pa.scalar(float(limit), pa.float64())).fill_null(False)
-            ties = tie if ties is None else pc.or_(ties, tie)
-        return ties
+    def _read_slow(
+        self, raw: pa.Array, slow: pa.Array | None, events: list[Any]
+    ) -> tuple[dict[int, Any], list[Any]]:
+        """Read the slow cells with frictionless' reader: (values by row, typed replacements)."""
+        rows = _where(slow)
+        values: dict[int, Any] = {}
+        replacements: list[Any] = []
+        if not rows:
+            return values, replacements
+        cells = pc.take(raw, pa.array(rows, pa.int64())).to_pylist()
+        for i, cell in zip(rows, cells, strict=True):
+            try:
+                values[i], notes = self.rules.read(cell)
+            except ArithmeticError:  # frictionless itself fails on "sNaN" with bounds
+                values[i], notes = None, {"type": self.type_note}
+            for name, note in (notes or {}).items():
+                kind = "type-error" if name == "type" else "constraint-error"
+                events.append((i, self.order.get(name, 0), kind, cell, note))
+            replacements.append(_python_value(values[i], self.arrow_type, cell))
+        return values, replacements
 
-    def _type_note(self) -> str:
-        return f'type is "{self.rules.type}/{self.rules.format}"'
-
-    def _parse(self, raw: pa.Array, present: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-        """Return (typed values, cells surely valid, cells surely of a bad type)."""
-        n = len(raw)
-        none = pa.nulls(n, pa.bool_()).fill_null(False)
-        kind = self.rules.type
+    def _parse(self, raw: pa.Array, blank: pa.Array) -> tuple[pa.Array, Any, Any]:
+        """Return (typed values, bad-type mask or None, slow mask or None)."""
+        kind, n = self.rules.type, len(raw)
         if self.slow_only:
-            return pa.nulls(n, self.arrow_type), none, none
+            return pa.nulls(n, self.arrow_type), None, pc.invert(blank)
         if kind in ("string", "any"):
             if self.rules.format == "uri":
-                fast = pc.and_(present, pc.match_substring_regex(raw, _URI_RE))
-            else:
-                fast = present
-            return pc.if_else(fast, raw, pa.scalar(None, pa.string())), fast, none
+                slow = pc.invert(pc.or_(blank, pc.match_substring_regex(raw, _URI_RE)))
+                return pc.if_else(pc.or_(blank, slow), self.null, raw), None, slow
+            if not self.want_typed:
+                return pa.nulls(n, pa.string()), None, None
+            return pc.if_else(blank, self.null, raw), None, None
         if kind == "boolean":
-            false = pc.is_in(raw, value_set=pa.array(self.rules.false_values, pa.string()))
-            true = pc.is_in(raw, value_set=pa.array(self.rules.true_values, pa.string()))
+            false = pc.is_in(raw, value_set=self.false_values)
+            true = pc.is_in(raw, value_set=self.true_values)
             # frictionless maps true values first, so a value in both lists reads as false
-            typed = pc.if_else(false, False, pc.if_else(true, True, pa.scalar(None, pa.bool_())))
-            fast = pc.and_(present, pc.or_(true, false))
-            return typed, fast, pc.and_(present, pc.invert(fast))
-        pattern = {"integer": _INT_RE, "number": _NUMBER_RE, "date": _DATE_RE}[kind]
-        fast = pc.and_(present, pc.match_substring_regex(raw, pattern))
-        text = pc.if_else(fast, raw, pa.scalar(None, pa.string()))
-        if kind != "date":
-            return pc.cast(text, self.arrow_type), fast, none
-        year = pc.cast(pc.utf8_slice_codeunits(text, 0, 4), pa.int32())
-        month = pc.cast(pc.utf8_slice_codeunits(text, 5, 7), pa.int32())
-        day = pc.cast(pc.utf8_slice_codeunits(text, 8, 10), pa.int32())
+            typed = pc.if_else(false, _FALSE, pc.if_else(true, _TRUE, self.null))
+            typed = pc.if_else(blank, self.null, typed)
+            return typed, pc.and_not(pc.is_null(typed), blank), None
+        if kind == "date":
+            fast = pc.and_not(pc.match_substring_regex(raw, _DATE_RE), blank)
+            fast = pc.and_(fast, self._real_dates(raw))
+            text = pc.if_else(fast, raw, self.null_text)
+            typed = pc.cast(pc.cast(text, pa.timestamp("s")), pa.date32())
+            return typed, None, pc.invert(pc.or_(blank, fast))
+        for pattern in (_FAST_RE[kind], _BOUNDED_RE[kind]):
+            fast = pc.and_not(pc.match_substring_regex(raw, pattern), blank)
+            try:
+                typed = pc.cast(pc.if_else(fast, raw, self.null_text), self.arrow_type)
+                break
+            except pa.ArrowInvalid:  # a huge number: its cell takes the slow path
+                continue
+        return typed, None, pc.invert(pc.or_(blank, fast))
+
+    @staticmethod
+    def _real_dates(raw: pa.Array) -> pa.Array:
+        """Whether YYYY-MM-DD text is a date that exists (year 1 on), without raising."""
+
+        def part(start: int, stop: int) -> pa.Array:
+            digits = pc.utf8_slice_codeunits(raw, start, stop)
+            ok = pc.match_substring_regex(digits, "^[0-9]+$")
+            return pc.cast(pc.if_else(ok, digits, pa.scalar(None, pa.string())), pa.int32())
+
+        year, month, day = part(0, 4), part(5, 7), part(8, 10)
         leap = pc.and_(
             pc.equal(pc.bit_wise_and(year, 3), 0),
             pc.or_(pc.not_equal(pc.remainder(year, 100), 0), pc.equal(pc.remainder(year, 400), 0)),
         )
+        in_range = pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12))
         month_days = pa.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int32())
-        month_index = pc.if_else(
-            pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12)), month, 0
-        )
         days = pc.add(
-            pc.take(month_days, month_index), pc.if_else(pc.and_(leap, pc.equal(month, 2)), 1, 0)
+            pc.take(month_days, pc.if_else(in_range, month, 0)),
+            pc.if_else(pc.and_(leap, pc.equal(month, 2)), 1, 0),
         )
-        ok = pc.and_(
-            pc.and_(pc.greater_equal(year, 1), pc.greater(month_index, 0)),
-            pc.and_(pc.greater_equal(day, 1), pc.less_equal(day, days)),
-        ).fill_null(False)
-        fast = pc.and_(fast, ok)
-        text = pc.if_else(fast, raw, pa.scalar(None, pa.string()))
-        return pc.cast(pc.cast(text, pa.timestamp("s")), pa.date32()), fast, none
+        ok = pc.and_(pc.and_(pc.greater_equal(year, 1), in_range), pc.greater_equal(day, 1))
+        return pc.and_(ok, pc.less_equal(day, days)).fill_null(False)
 
-    def _violations(
-        self, raw: pa.Array, typed: pa.Array, fast: pa.Array
-    ) -> Iterator[tuple[str, pa.Array]]:
-        """Yield (constraint, mask of cells breaking it), meaningful on fast-path cells."""
+    def _violations(self, typed: pa.Array) -> Iterator[tuple[str, pa.Array]]:
+        """Yield (constraint, mask of cells breaking it); typed is null where not to check."""
         if self.slow_only:
             return
-        for name in self.constraints:
+        for name, limit in self.constraints.items():
             if name in _BOUNDS:
-                limit = self.limits[name]
-                if self.rules.type == "number":
-                    limit = float(limit)
-                bound = pa.scalar(limit, self.arrow_type)
-                yield name, pc.invert(_BOUNDS[name](typed, bound))
+                yield name, _BOUNDS[name](typed, self.bounds[name])
             elif name == "enum":
-                yield name, pc.invert(pc.is_in(typed, value_set=self.enum))
+                yield name, pc.and_not(pc.is_valid(typed), pc.is_in(typed, value_set=self.enum))
             elif name == "minLength":
-                yield name, pc.less(pc.utf8_length(raw), self.constraints[name])
+                yield name, pc.less(pc.utf8_length(typed), limit)
             elif name == "maxLength":
-                yield name, pc.greater(pc.utf8_length(raw), self.constraints[name])
+                yield name, pc.greater(pc.utf8_length(typed), limit)
             elif name == "pattern":
-                yield name, self._pattern_violations(raw, fast)
+                yield name, self._pattern_violations(typed)
 
-    def _pattern_violations(self, raw: pa.Array, fast: pa.Array) -> pa.Array:
+    def _pattern_violations(self, typed: pa.Array) -> pa.Array:
+        # Python's "$" also matches before a final newline, and some patterns mean other
+        # things to RE2: such cells are matched by Python.
         if self.re2 is not None:
-            # Python's "$" also matches before a final newline: such cells go to Python.
-            has_newline = pc.match_substring(raw, "\n")
-            plain = pc.and_(fast, pc.invert(has_newline))
-            bad = pc.invert(pc.match_substring_regex(raw, self.re2))
-            suspects = pc.and_(fast, has_newline)
+            suspects = pc.match_substring(typed, "\n")
+            bad = pc.and_not(pc.invert(pc.match_substring_regex(typed, self.re2)), suspects)
         else:
-            plain = pa.nulls(len(raw), pa.bool_()).fill_null(False)
-            bad = plain
-            suspects = fast
+            suspects, bad = pc.is_valid(typed), None
         rows = _where(suspects)
         if not rows:
-            return pc.and_(plain, bad)
-        matcher = self.python_re
-        assert matcher is not None
-        cells = pc.take(raw, pa.array(rows, pa.int64())).to_pylist()
-        flags = [False] * len(raw)
+            return bad
+        assert self.python_re is not None
+        cells = pc.take(typed, pa.array(rows, pa.int64())).to_pylist()
+        flags = [False] * len(typed)
         for i, cell in zip(rows, cells, strict=True):
-            flags[i] = matcher.match(cell) is None
-        return pc.or_(pc.and_(plain, bad), pa.array(flags, pa.bool_()))
+            flags[i] = self.python_re.match(cell) is None
+        python_bad = pa.array(flags, pa.bool_())
+        return python_bad if bad is None else pc.or_(bad, python_bad)
 
     def _keys(self, raw: pa.Array, typed: pa.Array, slow_values: dict[int, Any]) -> list[Any]:
         if self.rules.type == "number":
@@ -490,13 +520,13 @@ class _RowEvents:
 class _Rows:
     """Turns column checks into findings per row; keeps unique and primary-key memory."""
 
-    def __init__(self, fields: list[FieldRules], rules: TableRules) -> None:
+    def __init__(self, fields: list[FieldRules], rules: TableRules, want_typed: bool) -> None:
         names = [f.name for f in fields]
         has_pk = rules.primary_key and set(rules.primary_key) <= set(names)
         self.pk = [names.index(n) for n in rules.primary_key] if has_pk else []
         self.unique = [i for i, f in enumerate(fields) if f.unique]
         keyed = set(self.pk) | set(self.unique)
-        self.columns = [_Column(f, i + 1, i in keyed) for i, f in enumerate(fields)]
+        self.columns = [_Column(f, i + 1, i in keyed, want_typed) for i, f in enumerate(fields)]
         self.seen_unique: dict[int, dict[Any, int]] = {i: {} for i in self.unique}
         self.seen_pk: dict[tuple[Any, ...], int] = {}
 
@@ -521,9 +551,10 @@ class _Rows:
             finding = make_finding("extra-cell", first + i, None, cell, position=position)
             rows.setdefault(i, _RowEvents()).extra.append(finding)
         if checked:
-            blank = checked[0].blank
-            for result in checked[1:]:
-                blank = pc.and_(blank, result.blank)
+            blanks = sorted((r.blank for r in checked), key=lambda b: b.true_count)
+            blank = blanks[0]
+            for other in blanks[1:] if blank.true_count else []:
+                blank = pc.and_(blank, other)
             for i in _where(blank):
                 rows.setdefault(i, _RowEvents()).blank = make_finding("blank-row", first + i)
         self._integrity(checked, first, rows)
@@ -609,7 +640,7 @@ def validate_csv(
     *,
     limit_errors: int | None = DEFAULT_LIMIT_ERRORS,
     on_batch: BatchCallback | None = None,
-    block_size: int = 4 << 20,
+    block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> ValidationResult:
     """Validate a normalised UTF-8 CSV file (comma, double quotes, header row) against a
     Table Schema, with the findings frictionless' ``validate()`` would report.
@@ -640,7 +671,7 @@ def validate_csv(
         return ValidationResult([source], 0, False)
     findings += _header_findings(labels, rules) if labels else []
     fields = _expected_fields(labels, rules)
-    rows = _Rows(fields, rules)
+    rows = _Rows(fields, rules, on_batch is not None)
     width = len(fields)
     row_count = 0
     truncated = False

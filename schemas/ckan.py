@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 from marshmallow import Schema, ValidationError, fields, validate
 
 from schemas import vocab
+from schemas.dataset import DatasetSchema, ResourceSchema
+from schemas.fields import FORMAT_RE, Tags, is_empty
 
 # Keys our schema knows but a harvester must not copy: they belong to our catalogue (ids,
 # organisation, publication state, visibility derived from data_category).
@@ -64,15 +66,11 @@ _RESOURCE_LINK = validate.URL(schemes={"http", "https", "ftp", "ftps"})
 
 @cache
 def _dataset_schema() -> Schema:
-    from schemas.dataset import DatasetSchema
-
     return DatasetSchema()
 
 
 @cache
 def _resource_schema() -> Schema:
-    from schemas.dataset import ResourceSchema
-
     return ResourceSchema()
 
 
@@ -83,12 +81,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return value
-
-
-def _is_empty(value: Any) -> bool:
-    from schemas.dataset import is_empty
-
-    return is_empty(value)
 
 
 def _valid(field: fields.Field, value: Any) -> bool:
@@ -115,12 +107,10 @@ def clean_fields(candidate: Mapping[str, Any], schema: Schema) -> dict[str, Any]
     Each field is checked on its own (cross-field rules need the defaults, see the harvester).
     List fields keep their valid items, so one bad tag does not lose all the others.
     """
-    from schemas.dataset import Tags
-
     out: dict[str, Any] = {}
     for key, value in candidate.items():
         field = schema.fields.get(key)
-        if field is None or key in NOT_HARVESTED or _is_empty(value):
+        if field is None or key in NOT_HARVESTED or is_empty(value):
             continue
         if isinstance(field, fields.List):
             value = _list_items(value)
@@ -128,7 +118,7 @@ def clean_fields(candidate: Mapping[str, Any], schema: Schema) -> dict[str, Any]
                 value = [item for item in value if _valid(field.inner, item)]
         elif isinstance(field, Tags) and isinstance(value, (list, tuple)):
             value = [item for item in value if _valid(field, [item])]
-        if _is_empty(value):
+        if is_empty(value):
             continue
         try:
             loaded = field.deserialize(value)
@@ -248,23 +238,30 @@ def find_license_by_url(url: str) -> vocab.License | None:
     return vocab.find_license(last) if last else None
 
 
+def _known_license(text: str) -> vocab.License | None:
+    return vocab.find_license(text) or find_license_by_url(text)
+
+
 def license_fields(*candidates: Any) -> dict[str, str]:
     """`license_id` for the first candidate (id, title or URL) we know.
 
-    An unknown licence becomes "other" with its name in `license_id_other`; "not specified"
-    and no candidate give {} (the harvest config's default licence applies).
+    An unknown licence, or our "other", becomes "other" with the unknown name in
+    `license_id_other`; "not specified" and no candidate give {} (the harvest config's
+    default licence applies).
     """
     texts = [c.strip() for c in candidates if isinstance(c, str) and c.strip()]
-    for text in texts:
-        found = vocab.find_license(text) or find_license_by_url(text)
-        if found is not None:
-            return {"license_id": found.id}
-    named = [t for t in texts if t.casefold() not in NOT_SPECIFIED]
-    if not named:
+    known = [lic for lic in map(_known_license, texts) if lic is not None]
+    if known and known[0].id != vocab.OTHER_LICENSE:
+        return {"license_id": known[0].id}
+    named = [t for t in texts if t.casefold() not in NOT_SPECIFIED and not _known_license(t)]
+    if not known and not named:
         return {}
-    # A title reads better than a URL in the "other licence" box.
-    named.sort(key=lambda t: "://" in t)
-    return {"license_id": vocab.OTHER_LICENSE, "license_id_other": named[0][:500]}
+    out = {"license_id": vocab.OTHER_LICENSE}
+    if named:
+        # A title reads better than a URL in the "other licence" box.
+        named.sort(key=lambda t: "://" in t)
+        out["license_id_other"] = named[0][:500]
+    return out
 
 
 def format_from(format_text: Any, media_type: Any = "") -> str:
@@ -275,8 +272,6 @@ def format_from(format_text: Any, media_type: Any = "") -> str:
     if not text and isinstance(media_type, str):
         text = MEDIA_FORMATS.get(media_type.split(";")[0].strip().lower(), "")
     text = text.lstrip(".").upper()
-    from schemas.dataset import FORMAT_RE
-
     return text if re.match(FORMAT_RE, text) else ""
 
 
@@ -319,7 +314,7 @@ def dataset_from_ckan(pkg: Mapping[str, Any]) -> dict[str, Any]:
     for extra in pkg.get("extras") or []:
         if isinstance(extra, Mapping) and isinstance(extra.get("key"), str):
             candidate[extra["key"]] = extra.get("value")
-    candidate.update({key: value for key, value in pkg.items() if not _is_empty(value)})
+    candidate.update({key: value for key, value in pkg.items() if not is_empty(value)})
     for field, lang_key in (("title", "title_en"), ("notes", "notes_en")):
         translated = _translated(pkg, field)
         if translated.get("th"):

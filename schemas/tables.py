@@ -307,6 +307,7 @@ class FieldRules:
     unique: bool
     true_values: tuple[str, ...]
     false_values: tuple[str, ...]
+    decimal_char: str
     read: CellReader
 
 
@@ -338,6 +339,7 @@ def _field_rules(field: Any, schema: Schema) -> FieldRules:
         unique=bool(field.constraints.get("unique")),
         true_values=tuple(getattr(field, "true_values", ())),
         false_values=tuple(getattr(field, "false_values", ())),
+        decimal_char=getattr(field, "decimal_char", "."),
         read=field.create_cell_reader(),
     )
 
