@@ -386,5 +386,48 @@ def harvest_report(obj: dict[str, Any], job_id: str, as_json: bool) -> None:
                 )
 
 
+@main.command("import-metadata")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "organization", default=None, help="Organisation of new datasets.")
+@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+@click.option("--user", default=None, help="Act as this user (default: the local operator).")
+@click.pass_obj
+def import_metadata(
+    obj: dict[str, Any], path: Path, organization: str | None, dry_run: bool, user: str | None
+) -> None:
+    """Create or update datasets from a GD Catalog metadata spreadsheet (XLSX or CSV)."""
+    from catalog.services.metadata_sheet import import_metadata as run_import
+
+    with _context(obj, user=user) as ctx:
+        result = run_import(ctx, path, organization=organization, dry_run=dry_run)
+    click.echo(
+        f"created {result['created']}, updated {result['updated']}, "
+        f"unchanged {result['unchanged']}, failed {len(result['failed'])}"
+    )
+    for failure in result["failed"]:
+        for field, messages in failure["errors"].items():
+            click.echo(f"  row {failure['row']} ({failure.get('name')}): {field}: {messages}")
+    if result["failed"]:
+        sys.exit(2)
+
+
+@main.command("export-metadata")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--org", "organization", default=None)
+@click.pass_obj
+def export_metadata(
+    obj: dict[str, Any], xlsx_path: Path | None, csv_path: Path | None, organization: str | None
+) -> None:
+    """Write the catalogue's metadata as a GD Catalog spreadsheet (XLSX and/or CSV)."""
+    from catalog.services.metadata_sheet import export_metadata as run_export
+
+    if not xlsx_path and not csv_path:
+        raise click.UsageError("give --xlsx FILE, --csv FILE or both")
+    with _context(obj) as ctx:
+        count = run_export(ctx, xlsx_path, csv_path, organization=organization)
+    click.echo(f"Exported {count} datasets")
+
+
 if __name__ == "__main__":
     main()

@@ -37,6 +37,7 @@ from harvesters.base import (
 )
 from schemas import vocab
 from schemas.ckan import ascii_slug, dataset_from_ckan, parse_datetime
+from schemas.dataset import validate_dataset
 
 DEFAULT_ROWS = 100
 MAX_ROWS = 1000  # CKAN's ckan.search.rows_max
@@ -111,8 +112,8 @@ def source_url(config: Mapping[str, Any]) -> str:
     url = config.get("url")
     if not isinstance(url, str) or urlsplit(url).scheme not in {"http", "https", "file", "s3"}:
         raise HarvestError(
-            "The source needs a url (http:// or https://).",
-            "แหล่งข้อมูลต้องระบุ url (http:// หรือ https://)",
+            "The source needs a url (http://, https://, file:// or s3://).",
+            "แหล่งข้อมูลต้องระบุ url (http://, https://, file:// หรือ s3://)",
         )
     return url.rstrip("/")
 
@@ -134,8 +135,6 @@ def fit_to_defaults(dataset: dict[str, Any], defaults: Mapping[str, Any]) -> dic
     config's defaults apply; errors of fields the record does not hold (a default missing)
     are left for the harvest service to report.
     """
-    from schemas.dataset import validate_dataset
-
     data = dict(dataset)
     for _ in range(3):
         try:
@@ -182,7 +181,8 @@ def resource_record(
         if k not in {"name", "name_en", "format", "url", "description"}
         and (data_type is None or vocab.field_shown(k, data_type, resource=True))
     }
-    if fetch_files and fmt in FETCHABLE_FORMATS:
+    # Only http(s) files: a remote catalogue must not make us read file:// or s3:// paths.
+    if fetch_files and fmt in FETCHABLE_FORMATS and urlsplit(url).scheme in {"http", "https"}:
         size = res.get("size") if isinstance(res.get("size"), int) else None
         return ResourceRecord(
             name=res["name"],
@@ -315,7 +315,8 @@ class CkanSource(SourceKind):
         return " AND ".join(t for t in terms if t)
 
     def _rows(self) -> int:
-        rows = self.config.get("rows") or DEFAULT_ROWS
+        rows = self.config.get("rows")
+        rows = DEFAULT_ROWS if rows is None else rows
         if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= MAX_ROWS:
             raise HarvestError(
                 f"rows must be a whole number from 1 to {MAX_ROWS}, not {rows!r}",

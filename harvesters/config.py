@@ -71,9 +71,10 @@ class ConfigProblem:
 
 
 class ConfigError(ValueError):
-    """The harvest config is not valid; ``errors`` lists every problem found."""
+    """The harvest config is not valid; ``errors`` lists every problem found, by line."""
 
     def __init__(self, errors: list[ConfigProblem]) -> None:
+        errors = sorted(errors, key=lambda e: (e.line or 0, e.path))
         super().__init__("invalid harvest config:\n" + "\n".join(f"  {e}" for e in errors))
         self.errors = errors
 
@@ -375,12 +376,33 @@ def _source_problems(
 # -- entry point -----------------------------------------------------------------------------
 
 
+def _is_file(text: str) -> bool:
+    if "\n" in text or len(text) > 1024:
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:
+        return False
+
+
 def _read(path_or_text: str | Path, base_dir: Path | None) -> tuple[str, Path]:
-    if isinstance(path_or_text, Path) or (
-        "\n" not in path_or_text and Path(path_or_text).is_file()
-    ):
+    looks_like_path = isinstance(path_or_text, Path) or (
+        "\n" not in path_or_text and path_or_text.strip().endswith((".yaml", ".yml"))
+    )
+    if looks_like_path or _is_file(path_or_text):
         path = Path(path_or_text)
-        return path.read_text(encoding="utf-8"), (base_dir or path.resolve().parent)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "", None, f"cannot read {path}: {reason}", f"อ่านไฟล์ {path} ไม่ได้: {reason}"
+                    )
+                ]
+            ) from None
+        return text, (base_dir or path.resolve().parent)
     return path_or_text, (base_dir or Path.cwd()).resolve()
 
 

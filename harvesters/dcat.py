@@ -17,6 +17,7 @@ by rdflib's own HTTP client.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,21 @@ def rdf_format(url: str, content_type: str, body: bytes, configured: Any = None)
     return {b"{": "json-ld", b"[": "json-ld", b"<": "xml"}.get(start, "turtle")
 
 
+def followable(url: str, came_from: str) -> str:
+    """`url` if a page may send us there: http(s), or the scheme of the page itself.
+
+    Links come from the remote document: a hydra:next or @context of ``file:///etc/...``
+    must not make the harvester read the catalogue server's own files.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in {"http", "https"} or scheme == urlsplit(came_from).scheme.lower():
+        return url
+    raise HarvestError(
+        f"{came_from} links to {url}; only http(s) links are followed",
+        f"{came_from} ลิงก์ไปยัง {url} ซึ่งไม่ใช่ลิงก์ http(s) จึงไม่ติดตาม",
+    )
+
+
 @register("dcat")
 class DcatSource(SourceKind):
     """A DCAT catalogue document, followed through its Hydra pages."""
@@ -121,7 +137,7 @@ class DcatSource(SourceKind):
             return self._inline_contexts(value, base, cache, depth)
         if not isinstance(value, str):
             return value
-        url = urljoin(base, value)
+        url = followable(urljoin(base, value), base)
         if url not in cache:
             if len(cache) >= MAX_CONTEXTS or depth >= 3:
                 raise HarvestError(
@@ -145,7 +161,10 @@ class DcatSource(SourceKind):
             data = json.dumps(doc)
         graph = Graph()
         try:
-            graph.parse(data=data, format=fmt, publicID=url)
+            with warnings.catch_warnings():
+                # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph inside.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                graph.parse(data=data, format=fmt, publicID=url)
         except Exception as error:  # rdflib's parsers raise many unrelated types
             raise HarvestError(
                 f"{url} is not valid {fmt} RDF: {error}",
@@ -167,7 +186,8 @@ class DcatSource(SourceKind):
                     continue
                 seen.add(item.remote_id)
                 yield item
-            url = next_page(graph, url)
+            found = next_page(graph, url)
+            url = followable(found, url) if found else None
 
     def map(self, item: RemoteItem) -> HarvestRecord:
         """The dataset's triples as our dataset fields and distribution links (or files)."""

@@ -268,7 +268,8 @@ def mask_cell(value: str) -> str:
 
 
 class _YearChanges:
-    """Report entries, shaped like Normaliser.report(), for BE-year fields."""
+    """Report entries, shaped like Normaliser.report(), for BE-year fields: ``ce-year`` (a CE
+    year written as BE), ``year-format`` (พ.ศ. or ปีงบประมาณ dropped) and ``thai-digits``."""
 
     def __init__(self, max_examples: int = 5) -> None:
         self.tallies: dict[tuple[str, str], dict[str, Any]] = {}
@@ -287,6 +288,8 @@ class _YearChanges:
             self._note(column, "thai-digits", row, value, result)
         if era == "CE":
             self._note(column, "ce-year", row, value, result)
+        elif str(text).strip() != str(result):  # e.g. "พ.ศ. 2567" or "ปีงบประมาณ 2567"
+            self._note(column, "year-format", row, value, result)
         return result
 
     def _note(self, column: str, kind: str, row: int, original: Any, new: Any) -> None:

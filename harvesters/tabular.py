@@ -49,6 +49,8 @@ MAX_JSON_BYTES = 64 << 20
 JSON_CHUNK = 64 * 1024
 EXTENSIONS = {"csv": "csv", "txt": "csv", "tsv": "tsv", "tab": "tsv", "xlsx": "xlsx"}
 EXTENSIONS |= {"xlsm": "xlsx", "json": "json"}
+# What a folder listing picks up without a pattern (not .txt: READMEs are .txt).
+LISTED = frozenset({"csv", "tsv", "xlsx", "xlsm", "json"})
 _ENCODINGS: Mapping[Any, str | None] = {
     None: None,
     "auto": None,
@@ -104,7 +106,7 @@ class TabularSource(SourceKind):
         files = lister(location, c.get("pattern"))
         if not c.get("format") and not c.get("pattern"):
             # A folder often holds a README or a PDF next to the tables.
-            files = [f for f in files if _extension(f.name) in EXTENSIONS]
+            files = [f for f in files if _extension(f.name) in LISTED]
         if not files:
             # Refuse rather than report an empty source: with delete_missing, a mistyped
             # folder would otherwise withdraw every dataset it ever published.
@@ -255,10 +257,16 @@ def _csv_rows(text: TextIO, name: str, encoding: str, delimiter: str) -> Rows:
         for n, row in enumerate(csv.reader(text, delimiter=delimiter), start=1):
             yield n, row
     except UnicodeDecodeError as exc:
+        where, where_th = f"after row {n}", f"หลังแถวที่ {n}"
+        try:  # the failing chunk ends where the binary stream now is
+            offset = text.buffer.tell() - len(exc.object) + exc.start
+            where, where_th = f"at byte offset {offset}", f"ที่ไบต์ที่ {offset}"
+        except (OSError, ValueError, AttributeError):
+            pass
         raise _error(
             name,
-            f"the text after row {n} is not valid {encoding} ({exc.reason})",
-            f"ข้อความหลังแถวที่ {n} ไม่ได้เข้ารหัสเป็น {encoding}",
+            f"the text {where} is not valid {encoding} ({exc.reason})",
+            f"ข้อความ{where_th} ไม่ได้เข้ารหัสเป็น {encoding}",
         ) from None
     except csv.Error as exc:
         raise _error(
@@ -465,9 +473,14 @@ def _json_rows(
         if not isinstance(element, kind):
             raise _json_element_error(name, n, element)
     if kind is list:
-        return (
-            (n, [_json_cell(v) for v in e]) for n, e in enumerate(chain(head, elements), 1)
-        ), None
+
+        def lists() -> Rows:
+            for n, element in enumerate(chain(head, elements), start=1):
+                if not isinstance(element, list):
+                    raise _json_element_error(name, n, element)
+                yield n, [_json_cell(v) for v in element]
+
+        return lists(), None
     keys = list(dict.fromkeys(k for element in head for k in element))
 
     def rows() -> Rows:

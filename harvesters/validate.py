@@ -145,6 +145,8 @@ class _Column:
         self.empty = pa.scalar("")
         self.true_values = pa.array(rules.true_values, pa.string())
         self.false_values = pa.array(rules.false_values, pa.string())
+        booleans = set(rules.true_values) | set(rules.false_values)
+        self.blank_reads_as_bool = bool(booleans & set(rules.missing_values))
         self.constraints = dict(rules.constraints)
         self.order = {name: i + 1 for i, name in enumerate(self.constraints)}
         self.notes = {name: f'constraint "{name}" is "{v}"' for name, v in rules.constraints}
@@ -156,23 +158,22 @@ class _Column:
             or (rules.type == "date" and rules.format != "default")
             or (rules.type not in _ARROW_TYPES and rules.type != "any")
         ) and not (rules.type == "string" and rules.format in ("default", "uri"))
-        self.limits: dict[str, Any] = {}
-        for name in set(self.constraints) & set(_BOUNDS):
-            value = self.limits[name] = rules.read(self.constraints[name])[0]
-            if value is None or (isinstance(value, int) and not -(2**63) <= value < 2**63):
-                self.slow_only = True
-        floats = rules.type == "number" and not self.slow_only
-        self.bounds = {
-            name: pa.scalar(float(value) if floats else value, self.arrow_type)
-            for name, value in self.limits.items()
-            if not self.slow_only
-        }
-        if "enum" in self.constraints:
-            values = [rules.read(v)[0] for v in self.constraints["enum"]]
-            if rules.type == "number" or any(v is None for v in values):
-                self.slow_only = True  # exact Decimal equality, or a quirky enum
-            else:
+        limits = {n: rules.read(v)[0] for n, v in rules.constraints if n in _BOUNDS}
+        self.slow_only |= any(value is None for value in limits.values())
+        floats = rules.type == "number"
+        self.bounds: dict[str, pa.Scalar] = {}
+        try:
+            self.bounds = {
+                name: pa.scalar(float(value) if floats else value, self.arrow_type)
+                for name, value in limits.items()
+            }
+            if "enum" in self.constraints:
+                values = [rules.read(v)[0] for v in self.constraints["enum"]]
                 self.enum = pa.array(values, self.arrow_type)
+                # numbers need exact Decimal equality; None marks a quirky enum entry
+                self.slow_only |= floats or any(v is None for v in values)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            self.slow_only = True  # limits Arrow cannot hold: frictionless judges every cell
         pattern = self.constraints.get("pattern")
         self.python_re = re.compile(f"^{pattern}$") if pattern is not None else None
         self.re2: str | None = None
@@ -203,7 +204,7 @@ class _Column:
         typed, bad, slow = self._parse(raw, blank)
         events += [(i, 0, "type-error", raw[i].as_py(), self.type_note) for i in _where(bad)]
         checked = typed
-        if self.limits and self.rules.type == "number":
+        if self.bounds and self.rules.type == "number" and not self.slow_only:
             # floats round monotonically: only a cell whose float ties a bound needs Decimal
             ties = None
             for bound in self.bounds.values():
@@ -258,13 +259,16 @@ class _Column:
                 return pc.if_else(pc.or_(blank, slow), self.null, raw), None, slow
             if not self.want_typed:
                 return pa.nulls(n, pa.string()), None, None
-            return pc.if_else(blank, self.null, raw), None, None
+            return self._unless(blank, raw), None, None
         if kind == "boolean":
             false = pc.is_in(raw, value_set=self.false_values)
             true = pc.is_in(raw, value_set=self.true_values)
             # frictionless maps true values first, so a value in both lists reads as false
             typed = pc.if_else(false, _FALSE, pc.if_else(true, _TRUE, self.null))
-            typed = pc.if_else(blank, self.null, typed)
+            if self.blank_reads_as_bool:
+                typed = self._unless(blank, typed)
+            if typed.null_count == blank.true_count:  # every other cell is a boolean
+                return typed, None, None
             return typed, pc.and_not(pc.is_null(typed), blank), None
         if kind == "date":
             fast = pc.and_not(pc.match_substring_regex(raw, _DATE_RE), blank)
@@ -274,12 +278,20 @@ class _Column:
             return typed, None, pc.invert(pc.or_(blank, fast))
         for pattern in (_FAST_RE[kind], _BOUNDED_RE[kind]):
             fast = pc.and_not(pc.match_substring_regex(raw, pattern), blank)
+            everything = fast.true_count == n
             try:
-                typed = pc.cast(pc.if_else(fast, raw, self.null_text), self.arrow_type)
+                text = raw if everything else pc.if_else(fast, raw, self.null_text)
+                typed = pc.cast(text, self.arrow_type)
                 break
             except pa.ArrowInvalid:  # a huge number: its cell takes the slow path
                 continue
+        if fast.true_count + blank.true_count == n:  # fast and blank are disjoint
+            return typed, None, None
         return typed, None, pc.invert(pc.or_(blank, fast))
+
+    def _unless(self, mask: pa.Array, values: pa.Array) -> pa.Array:
+        """values, null where mask is true."""
+        return pc.if_else(mask, self.null, values) if mask.true_count else values
 
     @staticmethod
     def _real_dates(raw: pa.Array) -> pa.Array:
@@ -312,7 +324,9 @@ class _Column:
             if name in _BOUNDS:
                 yield name, _BOUNDS[name](typed, self.bounds[name])
             elif name == "enum":
-                yield name, pc.and_not(pc.is_valid(typed), pc.is_in(typed, value_set=self.enum))
+                known = pc.is_in(typed, value_set=self.enum)
+                if known.true_count < len(typed) - typed.null_count:
+                    yield name, pc.and_not(pc.is_valid(typed), known)
             elif name == "minLength":
                 yield name, pc.less(pc.utf8_length(typed), limit)
             elif name == "maxLength":

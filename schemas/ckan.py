@@ -22,7 +22,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -198,8 +198,6 @@ def date_text(value: Any) -> str | None:
 
 def parse_datetime(value: Any) -> datetime | None:
     """A timezone-aware datetime from an ISO date or date-time (naive ones are UTC, as CKAN's)."""
-    from datetime import UTC
-
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):

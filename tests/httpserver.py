@@ -166,7 +166,8 @@ def recorded_server(folder: Path) -> Iterator[RecordedServer]:
     httpd.daemon_threads = True
     server = RecordedServer(folder, httpd)
     httpd.RequestHandlerClass = _handler(server)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # A short poll interval makes shutdown() quick: tests start one server each.
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield server

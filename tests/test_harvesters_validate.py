@@ -230,7 +230,11 @@ OTHER_RULES = {
     "missingValues": ["", "-", "n/a"],
     "primaryKey": ["code", "day"],
     "fields": [
-        {"name": "code", "type": "integer", "constraints": {"minimum": 1, "unique": True}},
+        {
+            "name": "code",
+            "type": "integer",
+            "constraints": {"minimum": 1, "maximum": 10**21, "unique": True},  # beyond int64
+        },
         {
             "name": "day",
             "type": "date",
