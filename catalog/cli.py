@@ -7,6 +7,7 @@ import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ def _context(obj: dict[str, Any], user: str | None = None) -> Iterator[Any]:
         raise click.ClickException("The catalogue is not initialised; run `khlang init` first.")
     catalog = Catalog.open(settings)
     try:
+        from catalog.services.search import drain_outbox
+
+        drain_outbox(catalog)  # repairs the index after a crash between commit and indexing
         yield Context(catalog, user=user, lang=settings.DEFAULT_LANGUAGE, system=user is None)
     except ValidationFailed as exc:
         lines = [f"  {field}: {msgs}" for field, msgs in exc.localised_errors("en").items()]
@@ -427,6 +431,108 @@ def export_metadata(
     with _context(obj) as ctx:
         count = run_export(ctx, xlsx_path, csv_path, organization=organization)
     click.echo(f"Exported {count} datasets")
+
+
+class _SearchGroup(click.Group):
+    """`khlang search check` is a subcommand; anything else is a query."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and args[0] not in self.commands:
+            args = ["query", *args]
+        return super().resolve_command(ctx, args)
+
+
+@main.group(cls=_SearchGroup)
+def search() -> None:
+    """Search datasets: `khlang search "QUERY" [--filter k=v]`, or `khlang search check`."""
+
+
+@search.command("query", hidden=True)
+@click.argument("text", default="")
+@click.option("--filter", "filters", multiple=True, help="NAME=VALUE, e.g. fiscal_year=2567.")
+@click.option("--facet", "facets", multiple=True, help="Count values of NAME.")
+@click.option("--sort", default="relevance", show_default=True)
+@click.option("--rows", default=20, show_default=True, type=int)
+@click.option("--user", default=None, help="Search as this user (sees their private datasets).")
+@click.option("--json", "as_json", is_flag=True, help="Print results and facets as JSON.")
+@click.pass_obj
+def search_query(
+    obj: dict[str, Any],
+    text: str,
+    filters: tuple[str, ...],
+    facets: tuple[str, ...],
+    sort: str,
+    rows: int,
+    user: str | None,
+    as_json: bool,
+) -> None:
+    from catalog.services.search import package_search
+
+    parsed: dict[str, list[str]] = {}
+    for item in filters:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--filter")
+        parsed.setdefault(name.strip(), []).append(value.strip())
+    with _context(obj, user=user) as ctx:
+        if user is None:
+            ctx = replace(ctx, system=False)  # a plain query sees what a visitor sees
+        if as_json and not facets:
+            facets = _DEFAULT_FACETS
+        result = package_search(
+            ctx, text, filters=parsed, facet_fields=facets, sort=sort, rows=rows
+        )
+    if as_json:
+        result["results"] = [
+            {
+                "name": r["name"],
+                "title": r["title"],
+                "title_en": r["title_en"],
+                "organization": r["organization"]["name"],
+            }
+            for r in result["results"]
+        ]
+        _print_json(result)
+        return
+    click.echo(f"{result['count']} datasets")
+    for r in result["results"]:
+        click.echo(f"{r['name']}\t{r['organization']['name']}\t{r['title']}")
+    if result["suggestion"]:
+        click.echo(f"did you mean: {result['suggestion']}")
+    for name, counts in result["facets"].items():
+        click.echo(f"{name}: " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
+
+
+_DEFAULT_FACETS = ("organization", "tags", "res_format", "groups", "license_id", "fiscal_year")
+
+
+@search.command("check")
+@click.option("--repair", is_flag=True, help="Re-index what is missing or stale; drop orphans.")
+@click.pass_obj
+def search_check(obj: dict[str, Any], repair: bool) -> None:
+    """Compare the search index with the database (and repair the drift)."""
+    from catalog.services.search import search_check as check
+
+    with _context(obj) as ctx:
+        report = check(ctx, repair=repair)
+    click.echo(
+        f"{report['datasets']} datasets, {report['indexed']} indexed: "
+        f"{len(report['missing'])} missing, {len(report['stale'])} stale, "
+        f"{len(report['orphans'])} orphans" + (" — repaired" if repair else "")
+    )
+    if not repair and (report["missing"] or report["stale"] or report["orphans"]):
+        sys.exit(1)
+
+
+@main.command()
+@click.pass_obj
+def reindex(obj: dict[str, Any]) -> None:
+    """Rebuild the search index beside the live one and swap it in (search never goes empty)."""
+    from catalog.services.search import reindex as rebuild
+
+    with _context(obj) as ctx:
+        count = rebuild(ctx)
+    click.echo(f"Indexed {count} datasets")
 
 
 if __name__ == "__main__":

@@ -81,3 +81,31 @@ def test_bad_setting_stops_with_its_name(tmp_path: Path, monkeypatch: pytest.Mon
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "init"])
     assert result.exit_code == 1
     assert "DEFAULT_LANGUAGE" in result.output
+
+
+def test_search_reindex_and_check_from_the_command_line(khlang, tmp_path: Path) -> None:
+    from catalog.services import Catalog, Context
+    from catalog.settings import load_settings
+    from tests.factories import make_dataset, make_org
+
+    assert khlang("init").exit_code == 0
+    settings = load_settings(
+        overrides={"DATA_DIR": str(tmp_path / "data")}, environ={}, config_file=None
+    )
+    catalog = Catalog.open(settings)
+    system = Context(catalog, system=True)
+    make_org(system, "korat", title="เทศบาลนครนครราชสีมา")
+    make_dataset(system, "korat", name="korat-roads", title="โครงการซ่อมสร้างถนนลาดยาง")
+    catalog.close()
+
+    result = khlang("search", "ถนน")
+    assert result.exit_code == 0, result.output
+    assert "korat-roads" in result.output
+    result = khlang("search", "ถนน", "--filter", "organization=korat", "--json")
+    data = json.loads(result.output)
+    assert data["count"] == 1 and data["results"][0]["organization"] == "korat"
+    assert data["facets"]["organization"] == {"korat": 1}
+    assert khlang("search", "ถนน", "--filter", "nonsense").exit_code != 0
+    assert "Indexed 1 datasets" in khlang("reindex").output
+    check = khlang("search", "check")
+    assert check.exit_code == 0 and "0 missing" in check.output

@@ -13,6 +13,7 @@ from catalog.models.dataset import (
 )
 from catalog.models.harvest import HarvestJob, HarvestMap, HarvestObject, HarvestSource
 from catalog.models.organization import Group, Organization
+from catalog.models.outbox import SearchOutbox
 
 __all__ = [
     "Activity",
@@ -28,6 +29,7 @@ __all__ = [
     "Membership",
     "Organization",
     "Resource",
+    "SearchOutbox",
     "Tag",
     "User",
     "dataset_group",

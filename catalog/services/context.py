@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog import db
 from catalog.settings import Settings
 from catalog.storage import Storage, open_storage
+
+if TYPE_CHECKING:
+    from search.base import SearchBackend
 
 
 @dataclass
@@ -22,9 +26,24 @@ class Catalog:
     engine: Engine
     storage: Storage
     _sessions: sessionmaker[Session] = field(init=False, repr=False)
+    _search: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def search(self) -> SearchBackend:
+        """The search backend named by SEARCH_BACKEND, opened on first use."""
+        if self._search is None:
+            if self.settings.SEARCH_BACKEND == "postgresql":
+                from search.pg_backend import PostgresBackend
+
+                self._search = PostgresBackend(self.engine)
+            else:
+                from search.whoosh_backend import WhooshBackend
+
+                self._search = WhooshBackend(self.settings.index_dir)
+        return self._search
 
     @classmethod
     def open(cls, settings: Settings) -> Catalog:
@@ -36,10 +55,19 @@ class Catalog:
         return cls(settings=settings, engine=engine, storage=storage)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back everything on any error."""
+    def transaction(self, *, index: bool = True) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls back everything on any error.
+
+        After the commit, datasets the transaction queued in the search outbox are indexed
+        (unless `index` is False, for the outbox's own bookkeeping).
+        """
         with self._sessions.begin() as session:
             yield session
+            queued = session.info.pop("search_outbox", False)
+        if index and queued:
+            from catalog.services.search import drain_outbox
+
+            drain_outbox(self)
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
@@ -48,6 +76,9 @@ class Catalog:
             yield session
 
     def close(self) -> None:
+        if self._search is not None:
+            self._search.close()
+            self._search = None
         self.engine.dispose()
 
 

@@ -65,6 +65,9 @@ def snapshot_version(ctx: Context, session: Session, ds: Dataset, message: str) 
     ds.version_number = number
     snapshot["version_number"] = number
     user_id = session.scalar(select(User.id).where(User.name == ctx.user)) if ctx.user else None
+    from catalog.services.search import enqueue
+
+    enqueue(session, [ds.id])
     session.add(
         DatasetVersion(
             dataset_id=ds.id,

@@ -16,6 +16,7 @@ from catalog.services.datasets import find_org, validated
 from catalog.services.dictize import group_dict, organization_dict
 from catalog.services.errors import NotFound, ValidationFailed
 from catalog.services.history import record_activity
+from catalog.services.search import enqueue_group, enqueue_organization
 
 ORG_FIELDS = (
     "name",
@@ -109,6 +110,7 @@ def _org_change(ctx: Context, id: str, data: Mapping[str, Any], *, patch: bool) 
         if "parent" in clean or not patch:
             _set_parent(session, org, clean.get("parent"))
         org.modified = clock.utcnow()
+        enqueue_organization(session, org.id)
         record_activity(ctx, session, "changed organization", "organization", org.id, {})
         session.flush()
         return organization_dict(org, package_count=_package_counts(session).get(org.id, 0))
@@ -266,6 +268,7 @@ def group_patch(ctx: Context, id: str, data: Mapping[str, Any]) -> dict[str, Any
         for key in GROUP_FIELDS:
             if key in clean:
                 setattr(group, key, clean[key])
+        enqueue_group(session, group.id)
         record_activity(ctx, session, "changed group", "group", group.id, {})
         session.flush()
         return group_dict(group)
@@ -277,6 +280,7 @@ def group_delete(ctx: Context, id: str) -> None:
         auth.require(ctx, session, "manage_groups")
         group = _get_group(session, id)
         group.state = "deleted"
+        enqueue_group(session, group.id)
         record_activity(ctx, session, "deleted group", "group", group.id, {})
 
 

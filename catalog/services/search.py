@@ -1,0 +1,257 @@
+"""Search: the catalogue's datasets as plain documents in a search backend.
+
+The database is the source of truth. A change writes a `SearchOutbox` row in its own
+transaction; after the commit the outbox is drained into the index. A crash in between leaves
+the rows, and the next drain (at the next write or start-up) repairs the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.models import Dataset, Organization, SearchOutbox, dataset_group
+from catalog.services import auth
+from catalog.services.context import Catalog, Context
+from catalog.services.dictize import dataset_dict
+from catalog.services.errors import ValidationFailed
+from search.documents import SearchDocument, SearchError, SearchQuery
+
+BATCH = 500
+
+
+def enqueue(session: Session, dataset_ids: Iterable[str]) -> None:
+    """Ask for these datasets to be re-indexed once the current transaction commits."""
+    rows = [SearchOutbox(dataset_id=i) for i in dict.fromkeys(dataset_ids)]
+    session.add_all(rows)
+    if rows:
+        session.info["search_outbox"] = True  # Catalog.transaction drains after the commit
+
+
+def enqueue_organization(session: Session, org_id: str) -> None:
+    """Re-index every dataset of an organisation and of its children (their titles changed)."""
+    ids = {org_id}
+    frontier = {org_id}
+    while frontier:
+        frontier = (
+            set(
+                session.scalars(select(Organization.id).where(Organization.parent_id.in_(frontier)))
+            )
+            - ids
+        )
+        ids |= frontier
+    enqueue(session, session.scalars(select(Dataset.id).where(Dataset.owner_org_id.in_(ids))))
+
+
+def enqueue_group(session: Session, group_id: str) -> None:
+    enqueue(
+        session,
+        session.scalars(
+            select(dataset_group.c.dataset_id).where(dataset_group.c.group_id == group_id)
+        ),
+    )
+
+
+def _org_lineage(org: Organization) -> list[Organization]:
+    chain: list[Organization] = []
+    current: Organization | None = org
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.parent
+    return chain
+
+
+def _schema_terms(schema: dict[str, Any] | None) -> list[str]:
+    terms: list[str] = []
+    for field in (schema or {}).get("fields", []):
+        for key in ("name", "title", "title_en"):
+            if field.get(key):
+                terms.append(str(field[key]))
+    return terms
+
+
+def document_from_dataset(ds: Dataset) -> SearchDocument:
+    """The plain search document of a dataset (what search/ indexes)."""
+    lineage = _org_lineage(ds.organization)
+    resources = [r for r in ds.resources if r.state == "active"]
+    years = {ds.fiscal_year} if ds.fiscal_year else set()
+    for key in ("first_year_of_data", "last_year_of_data"):
+        if isinstance(ds.extras.get(key), int):
+            years.add(ds.extras[key])
+    return SearchDocument(
+        id=ds.id,
+        name=ds.name,
+        title_th=ds.title,
+        title_en=ds.title_en,
+        notes_th=ds.notes,
+        notes_en=ds.notes_en,
+        tags=tuple(t.name for t in ds.tags),
+        organization=ds.organization.name,
+        organization_titles=tuple(t for o in lineage for t in (o.title, o.title_en) if t),
+        organization_parents=tuple(o.name for o in lineage[1:]),
+        groups=tuple(g.name for g in ds.groups),
+        group_titles=tuple(t for g in ds.groups for t in (g.title, g.title_en) if t),
+        res_names=tuple(n for r in resources for n in (r.name, r.name_en) if n),
+        res_formats=tuple(dict.fromkeys(r.format.upper() for r in resources if r.format)),
+        schema_fields=tuple(t for r in resources for t in _schema_terms(r.table_schema)),
+        fiscal_years=tuple(sorted(years)),
+        license_id=ds.license_id,
+        data_type=ds.data_type,
+        data_category=ds.data_category,
+        update_frequency=ds.update_frequency_unit,
+        high_value=ds.high_value_dataset,
+        private=ds.private,
+        state=ds.state,
+        metadata_created=ds.created,
+        metadata_modified=ds.modified,
+    )
+
+
+def _load(session: Session, ids: list[str]) -> list[Dataset]:
+    return list(
+        session.scalars(
+            select(Dataset)
+            .where(Dataset.id.in_(ids))
+            .options(
+                selectinload(Dataset.tags),
+                selectinload(Dataset.groups),
+                selectinload(Dataset.resources),
+            )
+        )
+    )
+
+
+def drain_outbox(catalog: Catalog, limit: int = 10_000) -> int:
+    """Index the datasets waiting in the outbox; returns how many entries were handled.
+
+    Entries are removed only after the index took the documents, so a crash here means
+    indexing them again later, never losing them.
+    """
+    handled = 0
+    backend = catalog.search
+    while handled < limit:
+        with catalog.reader() as session:
+            rows = session.execute(
+                select(SearchOutbox.id, SearchOutbox.dataset_id)
+                .order_by(SearchOutbox.id)
+                .limit(BATCH)
+            ).all()
+            if not rows:
+                break
+            ids = list(dict.fromkeys(r.dataset_id for r in rows))
+            datasets = _load(session, ids)
+            backend.index(document_from_dataset(ds) for ds in datasets)
+            gone = set(ids) - {ds.id for ds in datasets}
+            if gone:
+                backend.delete(gone)
+        with catalog.transaction(index=False) as session:
+            session.execute(delete(SearchOutbox).where(SearchOutbox.id <= rows[-1].id))
+        handled += len(rows)
+    return handled
+
+
+def _all_documents(catalog: Catalog) -> Iterator[SearchDocument]:
+    with catalog.reader() as session:
+        ids = list(session.scalars(select(Dataset.id).order_by(Dataset.id)))
+        for start in range(0, len(ids), BATCH):
+            for ds in _load(session, ids[start : start + BATCH]):
+                yield document_from_dataset(ds)
+            session.expunge_all()
+
+
+def reindex(ctx: Context) -> int:
+    """Rebuild the whole index from the database beside the live one, then swap it in."""
+    with ctx.catalog.reader() as session:
+        auth.require(ctx, session, "reindex")
+    with ctx.catalog.transaction(index=False) as session:
+        session.execute(delete(SearchOutbox))
+    return ctx.catalog.search.rebuild(_all_documents(ctx.catalog))
+
+
+def search_check(ctx: Context, repair: bool = False) -> dict[str, Any]:
+    """Compare the index with the database: missing, stale and orphan entries; fix them."""
+    with ctx.catalog.reader() as session:
+        auth.require(ctx, session, "reindex")
+        in_db = dict(session.execute(select(Dataset.id, Dataset.modified)).all())
+    in_index = ctx.catalog.search.all_ids_with_modified()
+    missing = sorted(set(in_db) - set(in_index))
+    orphans = sorted(set(in_index) - set(in_db))
+    stale = sorted(
+        i
+        for i in set(in_db) & set(in_index)
+        if in_index[i] is None or abs((in_index[i] - in_db[i]).total_seconds()) > 0.001
+    )
+    if repair and (missing or stale or orphans):
+        with ctx.catalog.transaction(index=False) as session:
+            enqueue(session, missing + stale)
+        if orphans:
+            ctx.catalog.search.delete(orphans)
+        drain_outbox(ctx.catalog)
+    return {
+        "datasets": len(in_db),
+        "indexed": len(in_index),
+        "missing": missing,
+        "stale": stale,
+        "orphans": orphans,
+        "repaired": repair,
+    }
+
+
+def package_search(
+    ctx: Context,
+    q: str = "",
+    filters: dict[str, list[str]] | None = None,
+    facet_fields: Iterable[str] = (),
+    sort: str = "relevance",
+    start: int = 0,
+    rows: int = 20,
+    facet_limit: int = 50,
+) -> dict[str, Any]:
+    """Search datasets the caller may see.
+
+    :param q: free text (AND by default, ``OR`` between words, ``"quoted phrases"``).
+    :param filters: e.g. ``{"organization": ["ban-suan"], "fiscal_year": ["2567"]}``.
+    :param facet_fields: filter names to count values of.
+    :param sort: relevance, newest, modified, title_th, title_en or popularity.
+    :returns: ``{count, results (package dicts), facets, highlights, suggestion}``.
+    :raises ValidationFailed: an unknown filter, facet or sort.
+    """
+    rows = max(0, min(int(rows), 1000))
+    with ctx.catalog.reader() as session:
+        readable = auth.readable_org_ids(ctx, session)
+        query = SearchQuery(
+            q=q or "",
+            filters={k: [str(v) for v in vs] for k, vs in (filters or {}).items()},
+            facet_fields=tuple(facet_fields),
+            sort=sort,
+            start=max(0, int(start)),
+            rows=rows,
+            include_private=readable is None,
+            include_drafts=readable is None,
+            allowed_orgs=frozenset(_org_names(session, readable)),
+            facet_limit=facet_limit,
+        )
+        try:
+            result = ctx.catalog.search.search(query)
+        except SearchError as exc:
+            raise ValidationFailed({"search": [str(exc)]}) from None
+        ids = [hit.id for hit in result.hits]
+        by_id = {ds.id: ds for ds in _load(session, ids)}
+        site = ctx.catalog.settings.SITE_URL
+        return {
+            "count": result.count,
+            "results": [dataset_dict(by_id[i], site_url=site) for i in ids if i in by_id],
+            "facets": {k: dict(v) for k, v in result.facets.items()},
+            "highlights": dict(result.highlights),
+            "suggestion": result.suggestion,
+            "sort": sort,
+        }
+
+
+def _org_names(session: Session, ids: set[str] | None) -> list[str]:
+    if not ids:
+        return []
+    return list(session.scalars(select(Organization.name).where(Organization.id.in_(ids))))
