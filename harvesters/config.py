@@ -46,7 +46,7 @@ TABULAR_KEYS = frozenset(
     }
 )
 # Keys of the remote kinds are kept as they are: their kind modules validate them.
-REMOTE_KEYS = frozenset({"url", "organization", "fq", "rows", "format", "fetch_files"})
+REMOTE_KEYS = frozenset({"url", "organization", "fq", "rows", "format", "fetch_files", "groups"})
 KIND_KEYS: Mapping[str, frozenset[str]] = {
     "tabular": TABULAR_KEYS,
     "ckan": REMOTE_KEYS,
@@ -177,6 +177,7 @@ class _SourceSchema(Schema):
     fq = fields.Raw()
     rows = fields.Raw()
     fetch_files = fields.Raw()
+    groups = fields.Raw()
 
     @pre_load
     def _string_labels(self, data: Any, **kwargs: Any) -> Any:

@@ -183,23 +183,26 @@ def _plan(
             if isinstance(title, str) and title.strip():
                 match[_match_key(title)] = spec["name"]
     match |= {_match_key(n): n for n in names}
-    assigned: dict[str, int] = {}
-    extras: list[tuple[int, str]] = []
-    columns: dict[str, str] = {}
+    targets: dict[int, str] = {}
     for j, label in enumerate(labels):
-        target = rename[label] if label in rename else label
-        if not target:
-            if label in rename:
-                continue  # mapped to null: dropped on purpose
-            target = f"column_{j + 1}"
-        name = str(target) if str(target) in names else match.get(_match_key(str(target)))
+        if label not in rename:
+            targets[j] = label or f"column_{j + 1}"
+        elif rename[label]:
+            targets[j] = str(rename[label])
+        # else: mapped to null, dropped on purpose
+    # Columns the config maps explicitly claim their field before automatic matches do.
+    assigned: dict[str, int] = {}
+    columns: dict[str, str] = {}
+    for j in sorted(targets, key=lambda j: (labels[j] not in rename, j)):
+        target = targets[j]
+        name = target if target in names else match.get(_match_key(target))
         if name is not None and name not in assigned:
             assigned[name] = j
-            columns[label or target] = name
-            continue
-        if options.get("extra_columns") == "drop":
-            continue
-        extras.append((j, str(target)))
+            columns[labels[j] or target] = name
+    used = set(assigned.values())
+    extras = []
+    if options.get("extra_columns") != "drop":
+        extras = [(j, t) for j, t in targets.items() if j not in used]
     taken = set(names)
     out_extras = []
     for j, wanted in extras:
@@ -333,9 +336,7 @@ def prepare_table(
     try:
         return _write(source, name, table_schema, options, workdir)
     finally:
-        close = getattr(source.rows, "close", None)
-        if close is not None:
-            close()  # ends a generator early: closes the workbook, removes a spooled copy
+        source.close()
         stream.close()
 
 
@@ -388,6 +389,16 @@ def _write(
     year_changes = _YearChanges()
     pii_opts = options.get("pii") or {}
     masked = [c for c in pii_opts.get("mask", ()) if c in plan.names]
+    for column in [*pii_opts.get("allow", ()), *pii_opts.get("mask", ())] if header else ():
+        if column not in plan.names:
+            problems.append(
+                Problem(
+                    "pii-column-not-found",
+                    "warning",
+                    f"pii names the column {column!r}, but the table has no such column",
+                    f"ตั้งค่า pii ระบุคอลัมน์ {column!r} แต่ไม่พบคอลัมน์นี้ในตาราง",
+                )
+            )
     masked_cells = dict.fromkeys(masked, 0)
     masked_at = [(plan.names.index(c), c) for c in masked]
     width = len(header.columns) if header else 0

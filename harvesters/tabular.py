@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
@@ -104,9 +104,18 @@ class TabularSource(SourceKind):
                 f"แหล่งข้อมูล {c.get('id')!r} ไม่ได้ระบุ path, folder, glob, url หรือ s3",
             )
         files = lister(location, c.get("pattern"))
-        if not c.get("format") and not c.get("pattern"):
+        if not c.get("pattern"):
             # A folder often holds a README or a PDF next to the tables.
-            files = [f for f in files if _extension(f.name) in LISTED]
+            fmt = c.get("format")
+            files = [
+                f
+                for f in files
+                if (
+                    EXTENSIONS.get(_extension(f.name)) == fmt
+                    if fmt
+                    else _extension(f.name) in LISTED
+                )
+            ]
         if not files:
             # Refuse rather than report an empty source: with delete_missing, a mistyped
             # folder would otherwise withdraw every dataset it ever published.
@@ -119,7 +128,8 @@ class TabularSource(SourceKind):
     def gather(self, since: datetime | None = None) -> Iterator[RemoteItem]:
         """One item per file (``per_file``) or one item with every file; with ``since``,
         only files modified after it (a one-dataset source is gathered whole when any of its
-        files changed, so no resource goes missing)."""
+        files changed, so no resource goes missing; a URL has no known time and is always
+        gathered)."""
         files = self._files()
         source_id = self.config["id"]
 
@@ -218,7 +228,7 @@ class TableRows:
     """A table file opened for reading.
 
     :param rows: (row number in the file, cells) for every row, preamble and header included;
-        a generator: close it to release the file early.
+        call :meth:`close` to stop early.
     :param labels: the column labels when the format has them apart from the rows (the keys
         of JSON objects); None when the header is among the rows.
     :param problems: warnings found while reading (filled as the rows are read).
@@ -229,6 +239,15 @@ class TableRows:
     encoding: str | None
     sheet: str | None
     problems: list[Problem] = field(default_factory=list)
+    release: Callable[[], None] | None = None
+
+    def close(self) -> None:
+        """Stop reading: close the rows and release the workbook or spooled copy."""
+        close = getattr(self.rows, "close", None)
+        if close is not None:
+            close()
+        if self.release is not None:
+            self.release()
 
 
 def _error(name: str, en: str, th: str) -> HarvestError:
@@ -274,7 +293,11 @@ def _csv_rows(text: TextIO, name: str, encoding: str, delimiter: str) -> Rows:
         ) from None
 
 
-def _xlsx_rows(stream: BinaryIO, name: str, sheet: Any, workdir: Path) -> tuple[Rows, str]:
+def _xlsx_rows(
+    stream: BinaryIO, name: str, sheet: Any, workdir: Path
+) -> tuple[Rows, str, Callable[[], None]]:
+    """(rows, sheet title, release) of a worksheet; ``release`` closes the workbook and
+    removes the spooled copy, and may be called more than once."""
     import openpyxl
 
     spool: Path | None = None
@@ -285,32 +308,39 @@ def _xlsx_rows(stream: BinaryIO, name: str, sheet: Any, workdir: Path) -> tuple[
         with os.fdopen(handle, "wb") as out:
             shutil.copyfileobj(stream, out)
         source = spool
+    book: Any = None
+
+    def release() -> None:
+        if book is not None:
+            book.close()
+        if spool is not None:
+            spool.unlink(missing_ok=True)
+
     try:
         book = openpyxl.load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # BadZipFile, KeyError, XML errors...: all mean "not an XLSX"
-        if spool is not None:
-            spool.unlink(missing_ok=True)
+        release()
         raise _error(
             name,
             f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
             "ไม่ใช่ไฟล์ XLSX ที่อ่านได้ (ไฟล์อาจเสียหรือเป็นรูปแบบอื่น เช่น XLS)",
         ) from None
     names = book.sheetnames
-    if sheet is None:
+    if sheet is None and book.worksheets:
         ws = book.worksheets[0]
     elif isinstance(sheet, int) and 1 <= sheet <= len(names):
         ws = book[names[sheet - 1]]
     elif sheet in names:
         ws = book[sheet]
     else:
-        book.close()
+        release()
         raise _error(
             name,
             f"no sheet {sheet!r}; the sheets are {', '.join(names)}",
             f"ไม่พบชีต {sheet!r} ชีตที่มีคือ {', '.join(names)}",
         )
     if not hasattr(ws, "reset_dimensions"):
-        book.close()
+        release()
         raise _error(name, f"sheet {ws.title!r} is a chart", f"ชีต {ws.title!r} เป็นแผนภูมิ")
     # Some writers declare a wrong sheet size (e.g. "A1"); read every row that is there.
     ws.reset_dimensions()
@@ -329,11 +359,9 @@ def _xlsx_rows(stream: BinaryIO, name: str, sheet: Any, workdir: Path) -> tuple[
                 f"ชีต {ws.title!r} อ่านแถวที่ {n + 1} ไม่ได้: {exc}",
             ) from None
         finally:
-            book.close()
-            if spool is not None:
-                spool.unlink(missing_ok=True)
+            release()
 
-    return rows(), ws.title
+    return rows(), ws.title, release
 
 
 def _json_error(name: str, what: str, what_th: str, line: int, offset: int) -> HarvestError:
@@ -529,8 +557,8 @@ def read_table(
     fmt = guess_format(name, fmt)
     problems: list[Problem] = []
     if fmt == "xlsx":
-        rows, sheet = _xlsx_rows(stream, name, options.get("sheet"), workdir)
-        return TableRows(rows, None, None, sheet, problems)
+        rows, sheet, release = _xlsx_rows(stream, name, options.get("sheet"), workdir)
+        return TableRows(rows, None, None, sheet, problems, release)
     text, encoding = _open(stream, name, options.get("encoding"))
     if fmt in ("csv", "tsv"):
         rows = _csv_rows(text, name, encoding, "\t" if fmt == "tsv" else ",")

@@ -183,7 +183,9 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
     assert "found: path, url" in by_path["sources[0]"].message_en
     assert by_path["sources[0]"].message_th.startswith("ต้องระบุอย่างใดอย่างหนึ่งเท่านั้น")
     assert "already used by sources[0]" in by_path["sources[1].id"].message_en
-    assert "broken.json is not a valid Table Schema" in by_path["sources[1].table_schema"].message_en
+    assert (
+        "broken.json is not a valid Table Schema" in by_path["sources[1].table_schema"].message_en
+    )
     assert "{stem}" in by_path["sources[1].dataset"].message_th
 
 

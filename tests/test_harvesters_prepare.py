@@ -403,6 +403,12 @@ def test_unmasked_personal_data_is_found(tmp_path):
     }
     assert table.masked_cells == {}
 
+    typo = prepare(
+        FIXTURES / "projects_2567.csv", "project_progress", tmp_path, pii={"mask": ["citizen"]}
+    )
+    assert [p.code for p in typo.problems if p.code.startswith("pii")] == ["pii-column-not-found"]
+    assert typo.pii.found  # nothing was masked, so the IDs are still found
+
 
 def make_workbook(path: Path) -> None:
     """A sheet as agencies lay them out: title rows, a two-row header under merged cells, a
@@ -490,6 +496,14 @@ def test_header_row_and_column_options(tmp_path):
     assert table.fields[-1] == "หมวด"  # renamed to a name the schema lacks: an extra column
     assert [r[8] for r in csv_rows(table)[1:]] == ["", "", "", ""]  # รายการ was dropped
     assert table.columns["งบรายจ่าย"] == "หมวด"
+
+    # a column the config maps claims its field before a column matched by title
+    claimed = prepare(
+        FIXTURES / "budget_2567.csv", "budget", tmp_path, columns={"รายการ": "budget_type"}
+    )
+    assert claimed.columns["รายการ"] == "budget_type"
+    assert claimed.columns["งบรายจ่าย"] == "งบรายจ่าย"  # now an extra column
+    assert claimed.fields[-1] == "งบรายจ่าย"
 
     wrong = prepare(
         FIXTURES / "budget_2567.csv", "budget", tmp_path, header_row=40, columns={"จังหวัด": "agency"}

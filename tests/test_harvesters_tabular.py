@@ -294,6 +294,7 @@ def test_arrays_of_arrays_are_rows_with_the_header_among_them(tmp_path):
         (b'[{"a": 1},\n{"a": tru}]', "not valid JSON at line 2 (character 17): Expecting value"),
         (b'[{"a": 1}, 2]', "array element 2 is a int; every element must be an object"),
         (b"[1, 2]", "array element 1 is a int"),
+        (b'[["a"], {"a": 1}]', "array element 2 is a dict"),
     ],
 )
 def test_json_that_is_not_an_array_of_rows_is_refused(tmp_path, data, message):
@@ -311,7 +312,9 @@ def test_json_path_picks_the_array_of_a_document(tmp_path):
     assert table.labels == ["task", "extra"]
     assert rows == [(1, ["a", None]), (2, ["b", 1])]
 
-    with pytest.raises(HarvestError, match=r"json_path 'pao.items': no 'items' here \(found: tasks"):
+    with pytest.raises(
+        HarvestError, match=r"json_path 'pao.items': no 'items' here \(found: tasks"
+    ):
         rows_of(data, "pao.json", tmp_path, json_path="pao.items")
     with pytest.raises(HarvestError, match="leads to a int, not an array"):
         rows_of(data, "pao.json", tmp_path, json_path="total")
