@@ -27,7 +27,7 @@ from schemas.tables import BUILTIN_SCHEMAS, load_table_schema
 TABULAR_LOCATIONS = ("path", "folder", "glob", "url", "s3")
 TABULAR_FORMATS = ("csv", "tsv", "xlsx", "json")
 ENCODINGS = ("auto", "utf-8", "cp874", "tis-620")
-COMMON_KEYS = frozenset({"id", "kind", "delete_missing", "dataset"})
+COMMON_KEYS = frozenset({"id", "kind", "delete_missing", "dataset", "frequency", "incremental"})
 TABULAR_KEYS = frozenset(
     {
         *TABULAR_LOCATIONS,
@@ -153,6 +153,9 @@ class _SourceSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(tuple(KIND_KEYS)))
     delete_missing = fields.Boolean(allow_none=True, load_default=None)
     dataset = fields.Dict(keys=fields.String(), load_default=dict)
+    # scheduled runs (`khlang harvest run-due`) and incremental gathering
+    frequency = fields.String(validate=validate.OneOf(("manual", "hourly", "daily", "weekly")))
+    incremental = fields.Boolean()
     # tabular
     path = fields.String()
     folder = fields.String()

@@ -300,3 +300,60 @@ def test_job_left_running_by_a_dead_process_is_closed_as_failed(
         job.status, job.pid = "running", os.getpid()
         job.heartbeat = clock.utcnow() - timedelta(hours=2)
     assert harvest_reap(publisher) == 1
+
+
+# --- another catalogue, over HTTP -------------------------------------------------------------
+
+
+def test_ckan_catalogue_is_harvested_over_http_with_incremental_runs(
+    publisher: Context, tmp_path: Path
+) -> None:
+    from tests.httpserver import recorded_server
+
+    data = Path(__file__).parent / "data" / "harvest" / "ckan"
+    search = "/api/3/action/package_search"
+    with recorded_server(data) as server:
+        server.route(search, "package_search_page1.json", query="start=0")
+        server.route(search, "package_search_page2.json", query="start=2")
+        server.route(search, "package_search_page3.json", query="start=4")
+        source = f"""
+  - id: national
+    kind: ckan
+    url: {server.url("/")}
+    rows: 2
+    incremental: true
+"""
+        summary = run(publisher, write_config(tmp_path, source))
+        assert summary["status"] == "done"
+        created = summary["counts"].get("created", 0)
+        assert created >= 3 and created + summary["counts"].get("failed", 0) == 5
+        names = services.package_list(Context(publisher.catalog))
+        assert len(names) == created
+        shown = services.package_show(publisher, names[0])
+        assert shown["organization"]["name"] == "ban-suan"  # published under our organisation
+
+        server.route(search, "package_search_since.json", query="start=0")
+        again = run(publisher, write_config(tmp_path, source))
+        since = server.seen(search)[-1].params["fq"][0]
+        assert since.startswith("metadata_modified:[")  # only what changed since the last run
+        assert again["status"] == "done"
+        assert services.package_list(Context(publisher.catalog))[: len(names)] == names
+
+
+def test_stored_sources_run_when_due(publisher: Context, tmp_path: Path) -> None:
+    from catalog.services.harvest import harvest_run_due
+
+    (tmp_path / "budget.csv").write_text(GOOD, encoding="utf-8")
+    config = write_config(
+        tmp_path, BUDGET_SOURCE.replace("kind: tabular", "kind: tabular\n    frequency: daily")
+    )
+    run(publisher, config)
+    assert harvest_run_due(publisher) == []  # ran just now: not due
+    with publisher.catalog.transaction() as session:
+        from catalog.models import HarvestSource
+
+        source = session.query(HarvestSource).one()
+        source.last_success = clock.utcnow() - timedelta(days=2)
+    (tmp_path / "budget.csv").write_text(GOOD.replace("1,200,000", "1,250,000"), encoding="utf-8")
+    (summary,) = harvest_run_due(publisher)
+    assert summary["counts"] == {"updated": 1}
