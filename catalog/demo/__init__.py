@@ -39,6 +39,8 @@ from catalog.services import (
     user_create,
     user_show,
 )
+from catalog.services.harvest import harvest_report, harvest_run
+from harvesters.config import ConfigError, HarvestConfig, load_config
 
 DEMO_DIR = Path(__file__).resolve().parent
 CATALOGUE_FILE = DEMO_DIR / "catalogue.json"
@@ -68,8 +70,10 @@ class DemoError(ServiceError):
 class DemoHarvestFailed(DemoError):
     """A bundled harvest source did not load cleanly.
 
-    :param failures: one entry per failing job or item: ``config``, ``source``, ``remote_id``,
-        ``status`` and ``errors`` (English messages, validation findings first by row).
+    :param failures: one entry per failing job or item: ``config``, ``source``, ``remote_id``
+        (None when the source itself failed), ``status``, ``errors`` (English messages, the
+        first validation findings included) and, for items, ``findings``: (resource, source
+        row, field, error type) of every validation finding.
     :param counts: what the load created before it stopped, as ``load_demo`` returns it.
     """
 
@@ -206,12 +210,14 @@ def _load_catalogue(ctx: Context, data: Mapping[str, Any], counts: dict[str, int
         _load_resources(ctx, dataset, spec.get("resources", []), counts)
 
 
-def _finding_text(finding: Mapping[str, Any]) -> str:
-    row = finding.get("source_row") or finding.get("row")
-    where = ", ".join(
-        part for part in (f"row {row}" if row else "", str(finding.get("field") or "")) if part
-    )
-    return f"{where}: {finding.get('message_en')}" if where else str(finding.get("message_en"))
+def _findings(item: Mapping[str, Any]) -> list[tuple[str, int | None, str | None, str]]:
+    """(resource, source row, field, error type) of each validation finding of an item."""
+    resources = (item.get("report") or {}).get("resources") or {}
+    return [
+        (name, f.get("source_row") or f.get("row"), f.get("field"), str(f.get("type")))
+        for name, report in resources.items()
+        for f in ((report or {}).get("validation") or {}).get("errors") or []
+    ]
 
 
 def _item_errors(item: Mapping[str, Any]) -> list[str]:
@@ -220,20 +226,24 @@ def _item_errors(item: Mapping[str, Any]) -> list[str]:
     resources = (item.get("report") or {}).get("resources") or {}
     for name, report in resources.items():
         findings = ((report or {}).get("validation") or {}).get("errors") or []
-        errors += [f"{name}, {_finding_text(f)}" for f in findings[:MAX_FINDINGS]]
+        errors += [f"{name}: {f.get('message_en')}" for f in findings[:MAX_FINDINGS]]
     return errors
 
 
-def _harvest(
-    ctx: Context, path: Path, counts: dict[str, int], failures: list[dict[str, Any]]
-) -> None:
-    from catalog.services.harvest import harvest_report, harvest_run
-    from harvesters.config import ConfigError, load_config
-
+def _read_config(path: Path) -> HarvestConfig:
     try:
-        config = load_config(path)
+        return load_config(path)
     except ConfigError as exc:
         raise DemoError(f"{path.name}: {exc}") from None
+
+
+def _harvest(
+    ctx: Context,
+    path: Path,
+    config: HarvestConfig,
+    counts: dict[str, int],
+    failures: list[dict[str, Any]],
+) -> None:
     for summary in harvest_run(ctx, config):
         job = summary["counts"]
         counts["harvested"] += sum(job.get(status, 0) for status in HARVESTED)
@@ -255,6 +265,7 @@ def _harvest(
                         "remote_id": item["remote_id"],
                         "status": item["status"],
                         "errors": _item_errors(item),
+                        "findings": _findings(item),
                     }
                 )
 
@@ -276,12 +287,13 @@ def load_demo(ctx: Context, *, examples_dir: Path | None = None) -> dict[str, in
         has been run, and the message lists each failure with its errors.
     :raises catalog.services.ValidationFailed: a catalogue entry no longer fits the profile.
     """
-    configs = harvest_configs(examples_dir)
+    # Every config is read before anything is loaded, so a mistake in one changes nothing.
+    configs = [(path, _read_config(path)) for path in harvest_configs(examples_dir)]
     counts = dict.fromkeys(COUNT_KEYS, 0)
     _load_catalogue(ctx, read_catalogue(), counts)
     failures: list[dict[str, Any]] = []
-    for path in configs:
-        _harvest(ctx, path, counts, failures)
+    for path, config in configs:
+        _harvest(ctx, path, config, counts, failures)
     if failures:
         raise DemoHarvestFailed(failures, counts)
     return counts

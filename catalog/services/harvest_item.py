@@ -116,7 +116,8 @@ def harvest_item(
                 )
             )
             mapped_state = session.get(Dataset, mapped.dataset_id).state if mapped else None
-        if mapped and mapped.content_hash == content_hash and mapped_state == "published":
+        wanted_state = clean.get("state") or "published"
+        if mapped and mapped.content_hash == content_hash and mapped_state == wanted_state:
             outcome.status, outcome.dataset_id = "unchanged", mapped.dataset_id
             outcome.rows = sum(_rows(r) for r in resources)
             return outcome
@@ -404,10 +405,10 @@ def _sync_resources(
                     "failed",
                     [
                         error_entry(
-                            f"{record.name}: {len(findings)} validation errors; the published "
-                            "version stays live.",
-                            f"{record.name}: ตรวจสอบไม่ผ่าน {len(findings)} รายการ "
-                            "ฉบับที่เผยแพร่อยู่ยังคงใช้งานต่อไป",
+                            f"{record.name}: {len(findings)} validation errors; nothing from "
+                            "this run was published (an earlier version, if any, stays live).",
+                            f"{record.name}: ตรวจสอบไม่ผ่าน {len(findings)} รายการ ไม่มีการเผยแพร่"
+                            "ข้อมูลจากรอบนี้ (ฉบับที่เผยแพร่ก่อนหน้า ถ้ามี ยังคงใช้งานต่อไป)",
                             resource=record.name,
                         )
                     ],
