@@ -1,0 +1,393 @@
+"""The search contract, run against every backend (`backend` fixture, parametrised by name).
+
+To add a backend, add its name to BACKENDS and a branch to `make_backend`. Tests at the end use
+Whoosh-only features (atomic rebuild, several writer processes).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from search.base import SearchBackend
+from search.documents import SearchDocument, SearchError, SearchQuery
+
+BACKENDS = ["whoosh"]
+
+
+def make_backend(name: str, path: Path, request: pytest.FixtureRequest) -> SearchBackend:
+    """A new, empty backend called `name`, storing its files under `path`."""
+    del request  # a database backend will take its server URL from a fixture here
+    if name == "whoosh":
+        from search.whoosh_backend import WhooshBackend
+
+        return WhooshBackend(path / "index", procs=1)
+    raise ValueError(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
+    made = make_backend(request.param, tmp_path, request)
+    yield made
+    made.close()
+
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def doc(id: str, **values: object) -> SearchDocument:
+    values.setdefault("name", id)
+    values.setdefault("organization", "dept-x")
+    values.setdefault("metadata_created", T0)
+    values.setdefault("metadata_modified", T0)
+    return SearchDocument(id=id, **values)
+
+
+def ids(backend: SearchBackend, q: str = "", **query: object) -> list[str]:
+    return backend.search(SearchQuery(q=q, rows=100, **query)).ids
+
+
+# Indexing -----------------------------------------------------------------------------------
+
+
+def test_index_count_and_update_by_id(backend: SearchBackend) -> None:
+    backend.index([doc("a", title_th="งบประมาณ"), doc("b", title_th="ถนน")])
+    assert backend.count() == 2
+    backend.index([doc("a", title_th="ขยะมูลฝอย")])
+    assert backend.count() == 2
+    assert ids(backend, "ขยะ") == ["a"]
+    assert ids(backend, "งบประมาณ") == []
+
+
+def test_delete_and_clear(backend: SearchBackend) -> None:
+    backend.index([doc("a", title_th="ถนน"), doc("b", title_th="ถนน"), doc("c", title_th="ถนน")])
+    backend.delete(["b", "missing"])
+    assert sorted(ids(backend, "ถนน")) == ["a", "c"]
+    backend.clear()
+    assert backend.count() == 0
+    assert ids(backend) == []
+
+
+def test_all_ids_with_modified(backend: SearchBackend) -> None:
+    later = T0 + timedelta(days=3)
+    backend.index([doc("a"), doc("b", metadata_modified=later), doc("c", state="draft")])
+    backend.delete(["c"])
+    assert backend.all_ids_with_modified() == {"a": T0, "b": later}
+
+
+# Queries ------------------------------------------------------------------------------------
+
+
+def test_empty_query_lists_everything(backend: SearchBackend) -> None:
+    backend.index([doc(str(i), title_th=f"ชุดข้อมูล {i}") for i in range(5)])
+    result = backend.search(SearchQuery(q="  "))
+    assert result.count == 5
+    assert sorted(result.ids) == ["0", "1", "2", "3", "4"]
+
+
+def test_words_are_anded_unless_or(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc("road", title_th="ถนน ขอนแก่น"),
+            doc("waste", title_th="ขยะ ขอนแก่น"),
+            doc("other", title_th="ถนน เชียงราย"),
+        ]
+    )
+    assert ids(backend, "ถนน ขอนแก่น") == ["road"]
+    assert sorted(ids(backend, "ถนน OR ขยะ")) == ["other", "road", "waste"]
+    assert sorted(ids(backend, "ขอนแก่น ถนน OR ขยะ")) == ["road", "waste"]
+
+
+def test_quoted_phrase_needs_adjacent_words_in_order(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc("phrase", title_en="annual budget report"),
+            doc("apart", title_en="budget of the annual fair"),
+        ]
+    )
+    assert sorted(ids(backend, "annual budget")) == ["apart", "phrase"]
+    assert ids(backend, '"annual budget"') == ["phrase"]
+
+
+@pytest.mark.parametrize(
+    "q",
+    ['"unclosed', "(ถนน", "title:", "***", "AND OR", "ถนน)", "a:b:c", "\\", "“งบ", "OR ถนน OR"],
+)
+def test_malformed_query_never_raises(backend: SearchBackend, q: str) -> None:
+    backend.index([doc("a", title_th="ถนน", title_en="title budget")])
+    result = backend.search(SearchQuery(q=q))
+    assert result.count >= 0
+
+
+def test_unknown_filter_facet_or_sort_is_an_error(backend: SearchBackend) -> None:
+    with pytest.raises(SearchError):
+        backend.search(SearchQuery(filters={"colour": ["red"]}))
+    with pytest.raises(SearchError):
+        backend.search(SearchQuery(facet_fields=("colour",)))
+    with pytest.raises(SearchError):
+        backend.search(SearchQuery(sort="random"))
+
+
+def test_thai_analysis_applies_to_documents_and_queries(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc("decomposed", title_th="สาํนักงานเขต"),  # SARA AM typed as two characters
+            doc("pao", title_th="ข้อบัญญัติ อบจ.เชียงใหม่"),
+            doc("year", title_th="งบประมาณ ปี ๒๕๖๗"),
+            doc("compound", title_th="โครงการก่อสร้างถนนคอนกรีตเสริมเหล็ก"),
+        ]
+    )
+    assert ids(backend, "สำนักงาน") == ["decomposed"]
+    assert ids(backend, "องค์การบริหารส่วนจังหวัด") == ["pao"]
+    assert ids(backend, "อบจ") == ["pao"]
+    for year in ("2567", "๒๕๖๗", "2024"):
+        assert ids(backend, year) == ["year"], year
+    assert ids(backend, "คอนกรีต") == ["compound"]
+
+
+# Filters, facets, sorting, paging -----------------------------------------------------------
+
+
+def _catalogue() -> list[SearchDocument]:
+    return [
+        doc("a", title_th="กข", tags=("ถนน", "งบประมาณ"), res_formats=("CSV",), fiscal_years=(2566,), license_id="cc-by", data_type="ข้อมูลสถิติ", high_value=True, groups=("economy",), update_frequency="ปี", data_category="ข้อมูลสาธารณะ"),
+        doc("b", title_th="ขค", tags=("ถนน",), res_formats=("CSV", "PDF"), fiscal_years=(2567,), license_id="cc-by", organization="sao-nongbua"),
+        doc("c", title_th="คง", tags=("ขยะ",), res_formats=("PDF",), fiscal_years=(2567,), license_id="odc", organization="sao-nongbua", groups=("environment",)),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"organization": ["sao-nongbua"]}, ["b", "c"]),
+        ({"tags": ["ถนน"]}, ["a", "b"]),
+        ({"tags": ["ขยะ", "งบประมาณ"]}, ["a", "c"]),
+        ({"res_format": ["PDF"]}, ["b", "c"]),
+        ({"groups": ["economy"]}, ["a"]),
+        ({"license_id": ["odc"]}, ["c"]),
+        ({"fiscal_year": ["2567"]}, ["b", "c"]),
+        ({"fiscal_year": ["๒๕๖๖"]}, ["a"]),
+        ({"fiscal_year": ["2024"]}, ["b", "c"]),
+        ({"data_type": ["ข้อมูลสถิติ"]}, ["a"]),
+        ({"data_category": ["ข้อมูลสาธารณะ"]}, ["a"]),
+        ({"update_frequency": ["ปี"]}, ["a"]),
+        ({"high_value": ["true"]}, ["a"]),
+        ({"high_value": ["false"]}, ["b", "c"]),
+        ({"tags": ["ถนน"], "res_format": ["PDF"]}, ["b"]),
+        ({"tags": ["nothing"]}, []),
+    ],
+)
+def test_filters(backend: SearchBackend, filters: dict, expected: list[str]) -> None:
+    backend.index(_catalogue())
+    assert sorted(ids(backend, filters=filters)) == expected
+
+
+def test_facet_counts_follow_query_and_filters(backend: SearchBackend) -> None:
+    backend.index(_catalogue())
+    facets = ("tags", "res_format", "fiscal_year", "organization", "high_value")
+    result = backend.search(SearchQuery(facet_fields=facets))
+    assert result.facets["tags"] == {"ถนน": 2, "งบประมาณ": 1, "ขยะ": 1}
+    assert result.facets["res_format"] == {"CSV": 2, "PDF": 2}
+    assert result.facets["fiscal_year"] == {"2567": 2, "2566": 1}
+    assert result.facets["organization"] == {"sao-nongbua": 2, "dept-x": 1}
+    assert result.facets["high_value"] == {"false": 2, "true": 1}
+    filtered = backend.search(SearchQuery(filters={"tags": ["ถนน"]}, facet_fields=facets))
+    assert filtered.facets["res_format"] == {"CSV": 2, "PDF": 1}
+
+
+@pytest.mark.parametrize("matching", [1, 5, 17, 20])
+def test_facet_counts_of_text_queries(backend: SearchBackend, matching: int) -> None:
+    # Few, some, most and all documents matching exercise the different counting strategies.
+    docs = [
+        doc(
+            f"d{i}",
+            title_th="ถนน" if i < matching else "ขยะ",
+            tags=(f"t{i % 3}", "ทั้งหมด"),
+            res_formats=("CSV",) if i % 2 else ("PDF",),
+            private=i == 0,
+        )
+        for i in range(20)
+    ]
+    backend.index(docs)
+    result = backend.search(SearchQuery(q="ถนน", facet_fields=("tags", "res_format")))
+    visible = [d for d in docs if d.title_th == "ถนน" and not d.private]
+    expected_tags: dict[str, int] = {}
+    expected_formats: dict[str, int] = {}
+    for d in visible:
+        for tag in d.tags:
+            expected_tags[tag] = expected_tags.get(tag, 0) + 1
+        expected_formats[d.res_formats[0]] = expected_formats.get(d.res_formats[0], 0) + 1
+    assert result.count == len(visible)
+    assert result.facets["tags"] == expected_tags
+    assert result.facets["res_format"] == expected_formats
+
+
+def test_sorting(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc("old", title_th="เงินเดือน", title_en="Salaries", popularity=5, metadata_created=T0, metadata_modified=T0 + timedelta(days=9)),
+            doc("new", title_th="กฎหมาย", title_en="Laws", popularity=1, metadata_created=T0 + timedelta(days=5), metadata_modified=T0 + timedelta(days=6)),
+            doc("mid", title_th="ขยะ", title_en="waste", popularity=9, metadata_created=T0 + timedelta(days=2), metadata_modified=T0 + timedelta(days=1)),
+        ]
+    )  # fmt: skip
+    assert ids(backend, sort="newest") == ["new", "mid", "old"]
+    assert ids(backend, sort="modified") == ["old", "new", "mid"]
+    assert ids(backend, sort="popularity") == ["mid", "old", "new"]
+    # Thai dictionary order ignores the leading vowel: เงินเดือน sorts under ง, after ข.
+    assert ids(backend, sort="title_th") == ["new", "mid", "old"]
+    assert ids(backend, sort="title_en") == ["new", "old", "mid"]
+
+
+def test_relevance_prefers_title_matches(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc("notes", title_th="รายงานประจำปี", notes_th="มีข้อมูลผู้สูงอายุบางส่วน"),
+            doc("title", title_th="ผู้สูงอายุที่ได้รับเบี้ยยังชีพ"),
+        ]
+    )
+    result = backend.search(SearchQuery(q="ผู้สูงอายุ"))
+    assert result.ids == ["title", "notes"]
+    assert result.hits[0].score > result.hits[1].score > 0
+
+
+def test_paging(backend: SearchBackend) -> None:
+    backend.index([doc(f"d{i}", metadata_created=T0 + timedelta(days=i)) for i in range(7)])
+    first = backend.search(SearchQuery(sort="newest", start=0, rows=3))
+    second = backend.search(SearchQuery(sort="newest", start=3, rows=3))
+    last = backend.search(SearchQuery(sort="newest", start=6, rows=3))
+    assert first.ids == ["d6", "d5", "d4"]
+    assert second.ids == ["d3", "d2", "d1"]
+    assert last.ids == ["d0"]
+    assert first.count == second.count == last.count == 7
+
+
+def test_highlights_are_escaped_and_marked(backend: SearchBackend) -> None:
+    backend.index([doc("a", title_en="Budget <script>", notes_en="The budget & spending of 2024")])
+    result = backend.search(SearchQuery(q="budget"))
+    snippet = result.highlights["a"]
+    assert "<mark>budget</mark>" in snippet
+    assert "&amp;" in snippet
+    assert "<script>" not in snippet
+
+
+def test_did_you_mean(backend: SearchBackend) -> None:
+    backend.index([doc("a", title_en="Population by province", title_th="จำนวนประชากร")])
+    result = backend.search(SearchQuery(q="populaton"))
+    assert result.suggestion == "population"
+    assert result.corrected
+    assert result.ids == ["a"]
+    nothing = backend.search(SearchQuery(q="zzzzqqq"))
+    assert nothing.count == 0
+    assert nothing.suggestion is None
+
+
+# Visibility ---------------------------------------------------------------------------------
+
+
+def _visibility_docs() -> list[SearchDocument]:
+    return [
+        doc("public", title_th="ถนน"),
+        doc("private-a", title_th="ถนน", organization="org-a", private=True),
+        doc("draft-a", title_th="ถนน", organization="org-a", state="draft"),
+        doc("withdrawn-a", title_th="ถนน", organization="org-a", state="withdrawn"),
+        doc("private-b", title_th="ถนน", organization="org-b", private=True),
+        doc("draft-b", title_th="ถนน", organization="org-b", state="draft"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rights", "expected"),
+    [
+        ({}, ["public"]),
+        ({"allowed_orgs": {"org-a"}}, ["private-a", "public"]),
+        ({"allowed_orgs": {"org-a"}, "include_drafts": True}, ["draft-a", "private-a", "public", "withdrawn-a"]),
+        ({"include_drafts": True}, ["public"]),
+        ({"include_private": True}, ["private-a", "private-b", "public"]),
+        ({"include_private": True, "include_drafts": True}, ["draft-a", "draft-b", "private-a", "private-b", "public", "withdrawn-a"]),
+    ],
+)  # fmt: skip
+def test_visibility(backend: SearchBackend, rights: dict, expected: list[str]) -> None:
+    backend.index(_visibility_docs())
+    assert sorted(ids(backend, "ถนน", **rights)) == expected
+    assert sorted(ids(backend, "", **rights)) == expected
+
+
+def test_rebuild_replaces_the_whole_index(backend: SearchBackend) -> None:
+    backend.index([doc("gone", title_th="ถนน")])
+    assert backend.rebuild([doc("new1", title_th="ถนน"), doc("new2", title_th="ขยะ")]) == 2
+    assert sorted(ids(backend)) == ["new1", "new2"]
+    assert ids(backend, "ถนน") == ["new1"]
+
+
+# Whoosh only ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def whoosh_path(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+def _whoosh(path: Path) -> SearchBackend:
+    from search.whoosh_backend import WhooshBackend
+
+    return WhooshBackend(path, procs=1)
+
+
+def test_whoosh_rebuild_never_shows_an_empty_index_and_keeps_concurrent_writes(
+    whoosh_path: Path,
+) -> None:
+    live = _whoosh(whoosh_path)
+    live.index([doc(f"old{i}", title_th="ถนน") for i in range(3)])
+    other = _whoosh(whoosh_path)  # another user of the same directory
+    seen: list[int] = []
+
+    def documents() -> Iterator[SearchDocument]:
+        for i in range(3):
+            seen.append(other.search(SearchQuery(q="ถนน")).count)
+            if i == 1:
+                other.index([doc("written-meanwhile", title_th="ถนน")])
+                other.delete(["new0"])
+            yield doc(f"new{i}", title_th="ถนน")
+
+    live.rebuild(documents())
+    assert seen == [3, 3, 4]
+    assert sorted(ids(other, "ถนน")) == ["new1", "new2", "written-meanwhile"]
+    assert sorted(ids(live, "ถนน")) == ["new1", "new2", "written-meanwhile"]
+
+
+def _write_many(path: str, prefix: str, n: int) -> None:
+    backend = _whoosh(Path(path))
+    for i in range(n):
+        backend.index([doc(f"{prefix}{i}", title_th="ถนน")])
+    backend.close()
+
+
+def test_whoosh_several_processes_can_write_at_once(whoosh_path: Path) -> None:
+    _whoosh(whoosh_path).close()
+    context = multiprocessing.get_context("fork")
+    procs = [
+        context.Process(target=_write_many, args=(str(whoosh_path), prefix, 8))
+        for prefix in ("x", "y", "z")
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=120)
+        assert proc.exitcode == 0
+    reader = _whoosh(whoosh_path)
+    assert reader.count() == 24
+    assert len(ids(reader, "ถนน")) == 24
+
+
+def test_whoosh_rebuild_with_worker_processes(whoosh_path: Path) -> None:
+    from search.whoosh_backend import WhooshBackend
+
+    backend = WhooshBackend(whoosh_path, procs=2)
+    docs = [doc(f"d{i}", title_th="ถนน" if i % 2 else "ขยะ") for i in range(2500)]
+    assert backend.rebuild(docs) == 2500
+    assert backend.search(SearchQuery(q="ถนน")).count == 1250
+    assert backend.count() == 2500
