@@ -18,16 +18,15 @@ import pytest
 
 from catalog import services
 from catalog.services import Catalog, Context, NotFound, ValidationFailed
-from catalog.services.metadata_sheet import (
+from catalog.services.metadata_sheet import export_metadata, import_metadata
+from catalog.settings import load_settings
+from harvesters.gdc_sheet import (
     column_field,
     columns,
     derive_name,
     escape_formula,
-    export_metadata,
-    import_metadata,
     unescape_formula,
 )
-from catalog.settings import load_settings
 from tests.factories import make_dataset, make_org, make_user
 
 ORG_TITLE = "เทศบาลตำบลบ้านสวน"
