@@ -8,7 +8,7 @@ personal data is looked for. Nothing is changed silently: the returned :class:`P
 reports each change and maps every CSV row back to its row in the original file, because the
 publisher opens their file, not ours.
 
-Rows stream through in constant memory (see :func:`harvesters.tabular.read_table`), except a
+Rows stream through in constant memory (see :func:`harvesters.readers.read_table`), except a
 JSON document whose array is picked with ``json_path``, which is read whole up to a cap.
 
 Row numbers in the original file: CSV records (the first line is row 1; a quoted cell spanning
@@ -40,7 +40,7 @@ from harvesters.normalise import (
     is_totals_row,
 )
 from harvesters.pii import PiiReport, scan_rows
-from harvesters.tabular import Problem, TableRows, read_table
+from harvesters.readers import Problem, TableRows, read_table
 from schemas.thai import (
     ThaiValueError,
     normalise_text,

@@ -13,11 +13,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import harvesters.tabular as tabular
+import harvesters.readers as readers
 from harvesters.base import FileRef, HarvestError, get_kind
 from harvesters.config import load_config
 from harvesters.fetch import make_opener
-from harvesters.tabular import TabularSource, read_table, year_in
+from harvesters.readers import read_table
+from harvesters.tabular import TabularSource, year_in
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "harvest" / "tabular"
 DEFAULTS = """\
@@ -252,13 +253,13 @@ def test_an_s3_source_lists_through_the_opener(tmp_path, s3_endpoint):
 # -- reading rows ------------------------------------------------------------------------------
 
 
-def rows_of(data: bytes, name: str, tmp_path: Path, **options) -> tuple[list, tabular.TableRows]:
+def rows_of(data: bytes, name: str, tmp_path: Path, **options) -> tuple[list, readers.TableRows]:
     table = read_table(io.BytesIO(data), name=name, fmt=None, options=options, workdir=tmp_path)
     return list(table.rows), table
 
 
 def test_a_json_array_is_read_element_by_element_across_chunk_boundaries(tmp_path, monkeypatch):
-    monkeypatch.setattr(tabular, "JSON_CHUNK", 7)  # every element spans several reads
+    monkeypatch.setattr(readers, "JSON_CHUNK", 7)  # every element spans several reads
     elements = [
         {"task": "บริหารทั่วไป", "total": 57262660, "tags": ["a", "b"]},
         {"task": 'งาน "พิเศษ" ]', "total": 1.5e3, "note": None},
@@ -323,7 +324,7 @@ def test_json_path_picks_the_array_of_a_document(tmp_path):
 
 
 def test_keys_first_seen_late_in_a_json_array_are_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(tabular, "JSON_KEY_SCAN", 2)
+    monkeypatch.setattr(readers, "JSON_KEY_SCAN", 2)
     data = b'[{"a": 1}, {"a": 2}, {"a": 3, "b": 4}, {"a": 5, "b": 6}]'
 
     rows, table = rows_of(data, "t.json", tmp_path)
