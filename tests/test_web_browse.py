@@ -95,3 +95,14 @@ def test_clients_over_the_rate_limit_are_told_to_wait(catalog: services.Catalog)
     other = app.test_client()
     response = other.get("/", environ_overrides={"REMOTE_ADDR": "127.0.0.2"})
     assert response.status_code == 200  # another client is not affected
+
+
+def test_download_through_another_datasets_path_is_refused(
+    client: FlaskClient, system: Context, published: dict
+) -> None:
+    other = make_dataset(system, "ban-suan", name="other")
+    shown = services.package_show(system, "budget-2568")
+    res = shown["resources"][0]
+    assert (
+        client.get(f"/dataset/{other['id']}/resource/{res['id']}/download/x.csv").status_code == 404
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file
+from flask import Blueprint, Response, current_app, redirect, render_template, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
 from catalog import services
@@ -48,10 +48,8 @@ def organization(name: str) -> str:
 @bp.get("/dataset/<dataset_id>/resource/<resource_id>/download")
 def download(dataset_id: str, resource_id: str, filename: str = "") -> BaseResponse:
     info, stream, url = services.resource_download(ctx(), resource_id)
-    if info["package_id"] != dataset_id and request.view_args:
-        from catalog.services import NotFound
-
-        raise NotFound("Not found: resource")
+    if info["package_id"] != dataset_id:
+        raise services.NotFound(f"Not found: resource {resource_id}")
     if url:
         return redirect(url, code=302)
     if stream is None:
