@@ -24,7 +24,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -82,12 +82,12 @@ class AnalyzedText(TEXT):
         with_positions = hasattr(self.format, "decode_positions")
         # The first text's postings come encoded from a cache; only terms that the following
         # texts (shifted by a position gap) also contain need merging and re-encoding.
-        first, last = _text_terms(texts[0])
+        first = _encoded_terms(texts[0])
         later: dict[bytes, list[int]] = {}
-        base = last + VALUE_GAP
+        base = _text_terms(texts[0])[1] + VALUE_GAP
         for text in texts[1:]:
             terms, last = _text_terms(text)
-            for btext, found, _item in terms:
+            for btext, found in terms:
                 known = later.get(btext)
                 if known is None:
                     later[btext] = [p + base for p in found]
@@ -115,9 +115,9 @@ def _posting(btext: bytes, positions: list[int], encode) -> tuple:  # noqa: ANN0
 
 
 @lru_cache(maxsize=16384)
-def _text_terms(text: str) -> tuple[tuple[tuple[bytes, tuple[int, ...], tuple], ...], int]:
-    """((term bytes, positions, encoded posting), ...) of one text and its last position,
-    cached: organisation names, tags and formats repeat across thousands of datasets."""
+def _text_terms(text: str) -> tuple[tuple[tuple[bytes, tuple[int, ...]], ...], int]:
+    """((term bytes, positions), ...) of one text and its last position, cached:
+    organisation names, tags and formats repeat across thousands of datasets."""
     positions: dict[str, list[int]] = {}
     last = 0
     for tok in _tokens(text):
@@ -128,14 +128,21 @@ def _text_terms(text: str) -> tuple[tuple[tuple[bytes, tuple[int, ...], tuple], 
         for alt in tok.alternates:
             positions.setdefault(alt, []).append(pos)
         last = pos
+    # A term met twice at one position (a part that is also a synonym key) keeps it once.
+    return tuple(
+        (term.encode("utf-8"), tuple(sorted(set(found))) if len(found) > 1 else tuple(found))
+        for term, found in positions.items()
+    ), last
+
+
+@lru_cache(maxsize=16384)
+def _encoded_terms(text: str) -> tuple[tuple[bytes, tuple[int, ...], tuple], ...]:
+    """((term bytes, positions, Whoosh posting), ...) of a text that starts a field value."""
     encode = Positions().encode
-    out = []
-    for term, found in positions.items():
-        # A term met twice at one position (a part that is also a synonym key) keeps it once.
-        unique = sorted(set(found)) if len(found) > 1 else found
-        btext = term.encode("utf-8")
-        out.append((btext, tuple(unique), _posting(btext, unique, encode)))
-    return tuple(out), last
+    return tuple(
+        (btext, found, _posting(btext, list(found), encode))
+        for btext, found in _text_terms(text)[0]
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -268,7 +275,7 @@ class WhooshBackend(SearchBackend):
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
-    def _write_lock(self) -> contextmanager:
+    def _write_lock(self) -> AbstractContextManager[None]:
         return self._flock("write.lock")
 
     def _new_generation(self) -> str:
@@ -290,10 +297,11 @@ class WhooshBackend(SearchBackend):
 
     def _swap(self, gen: str) -> None:
         """Make `gen` live (caller holds the write lock) and drop generations older than the
-        previous one (a process may still be reading the previous one)."""
+        previous one (a process may still be reading the previous one), except one being
+        rebuilt."""
         previous = self._read_text("CURRENT")
         self._write_text("CURRENT", gen)
-        keep = {gen, previous}
+        keep = {gen, previous, self._read_text("REBUILDING")}
         for path in self.root.glob("gen-*"):
             if path.name not in keep:
                 shutil.rmtree(path, ignore_errors=True)

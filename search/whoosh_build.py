@@ -16,6 +16,8 @@ from whoosh.codec.base import Codec
 from whoosh.codec.whoosh3 import W3PostingsWriter
 from whoosh.index import TOC, FileIndex
 
+from search.whoosh_docvalues import EMPTY_DV, doc_values_table, write_sidecar
+
 
 def build_segment(ix: FileIndex, codec: Codec, docs: Sequence[dict[str, object]]):  # noqa: ANN201
     """Write one segment holding `docs` (Whoosh field dicts) and return it (not yet in the
@@ -51,6 +53,13 @@ def build_segment(ix: FileIndex, codec: Codec, docs: Sequence[dict[str, object]]
             perdoc.add_field(name, fieldobj, stored, length if fieldobj.scorable else 0)
         perdoc.finish_doc()
     perdoc.close()
+    folder = getattr(storage, "folder", None)
+    if folder is not None:
+        table = doc_values_table(
+            [fields.get("id", "") for fields in docs],
+            [fields.get("dv") or EMPTY_DV for fields in docs],
+        )
+        write_sidecar(folder, segment.segment_id(), table)
     fieldwriter = codec.field_writer(storage, segment)
     for name, terms in inverted.items():
         fieldwriter.start_field(name, schema[name])

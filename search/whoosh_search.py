@@ -19,7 +19,7 @@ from search.documents import SearchHit, SearchQuery, SearchResult
 from search.highlight import best_snippet
 from search.query import All, Any, Node, ParsedQuery, Phrase, Term, parse
 from search.thai import SYNONYM_PREFIX, analyze, english_stem, normalise
-from search.whoosh_segments import FACETS, K1, SegmentData, sum_by_doc
+from search.whoosh_segments import K1, SegmentData, sum_by_doc
 
 #: Scored text fields and their boosts (BM25F-style sum of per-field BM25).
 FIELD_BOOSTS = {"title": 3.0, "keywords": 2.0, "body": 1.0}
@@ -31,7 +31,7 @@ def run_query(searcher: Searcher, segments: list[SegmentData], query: SearchQuer
     result = _execute(searcher, segments, query, parsed)
     if result.count or parsed.root is None:
         return result
-    suggestion = suggest(searcher, segments, parsed.words)
+    suggestion = suggest(searcher, parsed.words)
     if suggestion is None:
         return result
     retry = _execute(searcher, segments, query, parse(suggestion))
@@ -46,9 +46,8 @@ def _filter_values(name: str, values: list[str]) -> frozenset[str]:
         value = str(value).strip()
         if name == "fiscal_year":
             value = normalise(value)  # Thai digits
-        if name == "fiscal_year" and value.isdigit():
-            year = int(value)
-            value = str(year + 543 if year < 2400 else year)  # a CE year asks for its BE year
+            if value.isdigit() and int(value) < 2400:
+                value = str(int(value) + 543)  # a CE year asks for its BE year
         elif name == "high_value":
             value = "true" if value.lower() in {"true", "1", "yes", "y"} else "false"
         cleaned.add(value)
@@ -254,10 +253,9 @@ def _top(
     ]
 
 
-def suggest(searcher: Searcher, segments: list[SegmentData], words: tuple[str, ...]) -> str | None:
-    """ "Did you mean": each unknown word replaced by the closest word of the index's spelling
-    field (Damerau-Levenshtein distance 1, then 2; most frequent first). None when nothing
-    changes."""
+def suggest(searcher: Searcher, words: tuple[str, ...]) -> str | None:
+    """The "did you mean" text: each unknown word replaced by the closest indexed word
+    (Damerau-Levenshtein distance 1, then 2; most frequent first). None when nothing changes."""
     reader = searcher.reader()
     out: list[str] = []
     changed = False
@@ -321,4 +319,4 @@ def _closest(searcher: Searcher, word: str) -> str | None:
     return None
 
 
-__all__ = ["FACETS", "run_query", "suggest"]
+__all__ = ["FIELD_BOOSTS", "run_query", "suggest"]

@@ -4,7 +4,7 @@ Whoosh's own collectors and facets walk matches one document at a time in Python
 for a broad faceted query over 100k datasets). A Whoosh segment never changes once written (only
 its set of deleted documents grows), so for each segment we keep, built once:
 
-* doc values as Arrow arrays (facet codes, visibility, sort keys) read from one stored field;
+* doc values as Arrow arrays (facet codes, visibility, sort keys), see whoosh_docvalues.py;
 * decoded posting lists of the terms queries used (ids, term frequencies and a bitmap), LRU;
 * filter, visibility and phrase bitmaps, LRU.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import accumulate, repeat
 
 import pyarrow as pa
@@ -28,28 +28,7 @@ from whoosh.query import Phrase as WhooshPhrase
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 
-#: Order of the doc values tuple stored with each document ("dv" field).
-DV_FIELDS = (
-    "organization",
-    "organization_parents",
-    "tags",
-    "groups",
-    "res_formats",
-    "fiscal_years",
-    "license_id",
-    "data_type",
-    "data_category",
-    "update_frequency",
-    "high_value",
-    "private",
-    "state",
-    "metadata_created",
-    "metadata_modified",
-    "popularity",
-    "title_th_key",
-    "title_en_key",
-)
-_DV = {name: i for i, name in enumerate(DV_FIELDS)}
+from search.whoosh_docvalues import from_timestamp_us, load_table
 
 #: Facet/filter name -> (doc value, multi-valued).
 FACETS: dict[str, tuple[str, bool]] = {
@@ -72,23 +51,6 @@ MASK_CACHE_SIZE = 2048
 SCORE_CACHE_SIZE = 64
 K1 = 1.2
 B = 0.75
-_NEVER = -(2**62)
-
-
-def dv_value(name: str, value: object) -> str:
-    """A doc value as the string used in facets and filters."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def timestamp_us(value: datetime | None) -> int:
-    """Microseconds since the epoch (naive datetimes are taken as UTC); missing sorts last."""
-    if value is None:
-        return _NEVER
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp() * 1_000_000)
 
 
 class _Lru(OrderedDict):
@@ -136,20 +98,15 @@ class Postings:
 class Column:
     """One facet column: dictionary codes per document (single) or flattened (multi)."""
 
-    def __init__(self, values: list, multi: bool) -> None:
-        self.multi = multi
-        if multi:
-            flat: list[str] = []
-            parents: list[int] = []
-            for doc, items in enumerate(values):
-                flat.extend(items)
-                parents.extend(repeat(doc, len(items)))
-            encoded = pa.array(flat, pa.string()).dictionary_encode()
-            self.parents = pa.array(parents, pa.int32())
-            offsets = [0, *accumulate(len(items) for items in values)]
-            self.lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), encoded.indices)
+    def __init__(self, values: pa.Array) -> None:
+        """`values`: a string array (one value per document) or a list-of-strings array."""
+        self.multi = pa.types.is_list(values.type)
+        if self.multi:
+            encoded = pc.list_flatten(values).dictionary_encode()
+            self.parents = pc.cast(pc.list_parent_indices(values), pa.int32())
+            self.lists = pa.ListArray.from_arrays(values.offsets, encoded.indices)
         else:
-            encoded = pa.array(values, pa.string()).dictionary_encode()
+            encoded = values.dictionary_encode()
         self.codes = encoded.indices
         self.dictionary: list[str] = encoded.dictionary.to_pylist()
         self.lookup = {value: code for code, value in enumerate(self.dictionary)}
@@ -218,31 +175,20 @@ class SegmentData:
     def __init__(self, reader: SegmentReader) -> None:
         self.reader = reader
         self.n = n = reader.doc_count_all()
-        ids: list[str] = []
-        dvs: list[tuple] = []
-        for docnum in range(n):
-            stored = reader.stored_fields(docnum)
-            ids.append(stored.get("id", ""))
-            dvs.append(stored.get("dv") or _EMPTY_DV)
-        self.ids = ids
-        self.dvs = dvs
-        self.columns: dict[str, Column] = {}
-        for facet, (name, multi) in FACETS.items():
-            i = _DV[name]
-            if multi:
-                values = [[dv_value(name, v) for v in dv[i]] for dv in dvs]
-            else:
-                values = [dv_value(name, dv[i]) for dv in dvs]
-            self.columns[facet] = Column(values, multi)
-        self.state = Column([dv[_DV["state"]] for dv in dvs], False)
-        self.private = pa.array([bool(dv[_DV["private"]]) for dv in dvs], pa.bool_())
-        self.created_us = [timestamp_us(dv[_DV["metadata_created"]]) for dv in dvs]
-        self.modified_us = [timestamp_us(dv[_DV["metadata_modified"]]) for dv in dvs]
-        self.popularity_list = [int(dv[_DV["popularity"]]) for dv in dvs]
-        self.modified = pa.array(self.modified_us, pa.int64())
+        table = load_table(reader)
+        column = {name: table[name].combine_chunks() for name in table.column_names}
+        self.ids: list[str] = column["id"].to_pylist()
+        self.columns = {facet: Column(column[name]) for facet, (name, _multi) in FACETS.items()}
+        self.state = Column(column["state"])
+        self.private = column["private"]
+        self.modified = column["metadata_modified"]
+        self.created_us: list[int] = column["metadata_created"].to_pylist()
+        self.modified_us: list[int] = self.modified.to_pylist()
+        self.modified_aware: list[bool] = column["metadata_modified_aware"].to_pylist()
+        self.popularity_list: list[int] = column["popularity"].to_pylist()
         self.title_keys = {
-            "title_th": [dv[_DV["title_th_key"]] for dv in dvs],
-            "title_en": [dv[_DV["title_en_key"]] for dv in dvs],
+            "title_th": column["title_th_key"].to_pylist(),
+            "title_en": column["title_en_key"].to_pylist(),
         }
         self._orders: dict[str, pa.Array] = {}
         self._lengths: dict[str, pa.Array] = {}
@@ -273,11 +219,12 @@ class SegmentData:
         segment = self.reader.segment()
         if not segment.has_deletions():
             return self.every
-        deleted = tuple(sorted(segment.deleted_docs()))
-        key = ("live", len(deleted))
-        return self._masks.get_or(
-            key, lambda: pc.invert(mask_from_indices(pa.array(deleted, pa.int64()), self.n))
-        )
+
+        def make() -> pa.Array:
+            deleted = pa.array(sorted(segment.deleted_docs()), pa.int64())
+            return pc.invert(mask_from_indices(deleted, self.n))
+
+        return self._masks.get_or(("live", segment.deleted_count()), make)
 
     def visible(self, include_private: bool, allowed: frozenset[str], drafts: bool) -> pa.Array:
         """Documents the user may see: published and public, or private/draft of an
@@ -456,29 +403,8 @@ class SegmentData:
         self._searcher = None
 
     def modified_of(self, docnum: int) -> datetime | None:
-        return self.dvs[docnum][_DV["metadata_modified"]]
-
-
-_EMPTY_DV = (
-    "",
-    (),
-    (),
-    (),
-    (),
-    (),
-    "",
-    "",
-    "",
-    "",
-    False,
-    False,
-    "published",
-    None,
-    None,
-    0,
-    "",
-    "",
-)
+        """The `metadata_modified` indexed for a document."""
+        return from_timestamp_us(self.modified_us[docnum], self.modified_aware[docnum])
 
 
 def segment_key(reader: SegmentReader) -> str:
