@@ -26,8 +26,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import (
-    RAISE,
-    Schema,
     ValidationError,
     fields,
     post_load,
@@ -53,6 +51,7 @@ from schemas.fields import (
     Format,
     LicenseId,
     Names,
+    ProfileSchema,
     Spatial,
     TableSchema,
     Tags,
@@ -111,11 +110,8 @@ def _order_errors(
     return errors
 
 
-class ResourceSchema(Schema):
+class ResourceSchema(ProfileSchema):
     """A resource (distribution). Data-type rules need the dataset: see `validate_resource`."""
-
-    class Meta:
-        unknown = RAISE
 
     id = Text(100)
     package_id = Text(100)
@@ -151,10 +147,6 @@ class ResourceSchema(Schema):
     resource_data_release_date = ThaiDate()
     resource_cdp = choice_field(vocab.RESOURCE_CDP)
 
-    @pre_load
-    def _drop_empty(self, data: Any, **kwargs: Any) -> Any:
-        return drop_empty(data) if isinstance(data, Mapping) else data
-
     @validates_schema(skip_on_field_errors=False)
     def _rules(self, data: dict[str, Any], partial: Any = None, **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
@@ -178,11 +170,8 @@ class ResourceSchema(Schema):
             raise ValidationError(errors)
 
 
-class DatasetSchema(Schema):
+class DatasetSchema(ProfileSchema):
     """A dataset: CKAN package fields, DCAT-AP additions and every GDC field of reference B.1."""
-
-    class Meta:
-        unknown = RAISE
 
     # CKAN / DCAT-AP
     id = Text(100)
@@ -388,11 +377,8 @@ def validate_resource(
     return loaded
 
 
-class GroupSchema(Schema):
+class GroupSchema(ProfileSchema):
     """A group (theme) of one of the seven GDC group families."""
-
-    class Meta:
-        unknown = RAISE
 
     id = Text(100)
     name = slug_field(required=True)
@@ -401,7 +387,3 @@ class GroupSchema(Schema):
     description = Text(MARKDOWN, multiline=True)
     family = choice_field(vocab.GROUP_FAMILIES)
     image_url = url_field()
-
-    @pre_load
-    def _drop_empty(self, data: Any, **kwargs: Any) -> Any:
-        return drop_empty(data) if isinstance(data, Mapping) else data

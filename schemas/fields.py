@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from schemas import messages as msg
 from schemas import vocab
@@ -307,3 +307,15 @@ class Format(Text):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = fields.String._deserialize(self, value, attr, data, **kwargs)
         return clean_line(text).lstrip(".").upper()
+
+
+class ProfileSchema(Schema):
+    """Base of the profile schemas: a misspelt field is an error, and empty values (None, "",
+    []) count as not given, as CKAN forms send "" for every untouched input."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def _drop_empty(self, data: Any, **kwargs: Any) -> Any:
+        return drop_empty(data) if isinstance(data, Mapping) else data

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, pre_load, validate
+from marshmallow import ValidationError, validate
 
 from schemas import messages as msg
 from schemas import vocab
@@ -14,9 +12,9 @@ from schemas.fields import (
     MARKDOWN,
     ORG_REF_RE,
     SHORT,
+    ProfileSchema,
     Text,
     choice_field,
-    drop_empty,
     email_field,
     slug_field,
     url_field,
@@ -34,11 +32,8 @@ def _check_phone(value: str) -> str:
     return value
 
 
-class OrganizationSchema(Schema):
+class OrganizationSchema(ProfileSchema):
     """An organisation (CKAN organization) with its Thai administrative type."""
-
-    class Meta:
-        unknown = RAISE
 
     id = Text(100)
     name = slug_field(required=True)
@@ -53,7 +48,3 @@ class OrganizationSchema(Schema):
     website = url_field()
     image_url = url_field()
     address = Text(2000, multiline=True)
-
-    @pre_load
-    def _drop_empty(self, data: Any, **kwargs: Any) -> Any:
-        return drop_empty(data) if isinstance(data, Mapping) else data
