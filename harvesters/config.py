@@ -33,6 +33,7 @@ TABULAR_KEYS = frozenset(
         *TABULAR_LOCATIONS,
         "pattern",
         "format",
+        "resource",
         "encoding",
         "sheet",
         "header_row",
@@ -145,6 +146,15 @@ class _PiiSchema(Schema):
     mask = fields.List(fields.String(), load_default=list)
 
 
+class _ResourceLabels(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(validate=validate.Length(min=1, max=500))
+    name_en = fields.String(validate=validate.Length(max=500))
+    description = fields.String(validate=validate.Length(max=20000))
+
+
 class _SourceSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -153,6 +163,8 @@ class _SourceSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(tuple(KIND_KEYS)))
     delete_missing = fields.Boolean(allow_none=True, load_default=None)
     dataset = fields.Dict(keys=fields.String(), load_default=dict)
+    # tabular: names of the resources ({stem} and {year} filled per file)
+    resource = fields.Nested(_ResourceLabels)
     # scheduled runs (`khlang harvest run-due`) and incremental gathering
     frequency = fields.String(validate=validate.OneOf(("manual", "hourly", "daily", "weekly")))
     incremental = fields.Boolean()

@@ -147,11 +147,23 @@ class TabularSource(SourceKind):
             )
         return fill_placeholders(template, stem, year or "", slug_keys=("name",))
 
-    def _resource(self, f: FileRef) -> ResourceRecord:
+    def _resource(self, f: FileRef, several: bool) -> ResourceRecord:
         options = {k: self.config[k] for k in READ_OPTION_KEYS if self.config.get(k) is not None}
         fmt = options.get("format") or _extension(f.name)
+        file_name = PurePosixPath(f.name).name
+        stem = PurePosixPath(f.name).stem
+        labels = fill_placeholders(
+            dict(self.config.get("resource") or {}), stem, year_in(stem) or ""
+        )
+        name = labels.get("name") or file_name
+        if several and "{stem}" not in str(
+            (self.config.get("resource") or {}).get("name", "{stem}")
+        ):
+            name = f"{name} ({file_name})"  # resources are matched by name: keep them apart
         return ResourceRecord(
-            name=PurePosixPath(f.name).name,
+            name=name,
+            name_en=labels.get("name_en", ""),
+            description=labels.get("description", ""),
             format=fmt.upper(),
             file=f,
             tabular=True,
@@ -167,7 +179,7 @@ class TabularSource(SourceKind):
         return HarvestRecord(
             remote_id=item.remote_id,
             dataset=self._dataset(files),
-            resources=[self._resource(f) for f in files],
+            resources=[self._resource(f, len(files) > 1) for f in files],
             modified=item.modified,
         )
 

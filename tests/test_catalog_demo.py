@@ -115,7 +115,8 @@ def test_everything_loads_cleanly(demo: Demo) -> None:
         assert shown["title_en"] == source["dataset"]["title_en"]
         assert [f for f in REQUIRED_GDC if not shown.get(f)] == [], name
         (resource,) = shown["resources"]
-        assert resource["name"] == Path(source["path"]).name
+        assert resource["name"] == source["resource"]["name"]
+        assert resource["filename"] == Path(source["path"]).name
         assert resource["validation_status"] == "valid", name
         assert datastore_search(ctx, resource["id"], limit=0)["total"] >= 10, name
     assert sorted(services.group_list(ctx)) == sorted(g["name"] for g in spec["groups"])

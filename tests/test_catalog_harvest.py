@@ -357,3 +357,22 @@ def test_stored_sources_run_when_due(publisher: Context, tmp_path: Path) -> None
     (tmp_path / "budget.csv").write_text(GOOD.replace("1,200,000", "1,250,000"), encoding="utf-8")
     (summary,) = harvest_run_due(publisher)
     assert summary["counts"] == {"updated": 1}
+
+
+def test_resources_take_their_names_from_the_source_config(
+    publisher: Context, tmp_path: Path
+) -> None:
+    (tmp_path / "budget.csv").write_text(GOOD, encoding="utf-8")
+    named = (
+        BUDGET_SOURCE
+        + """    resource:
+      name: งบประมาณรายจ่ายแยกตามรายการ
+      name_en: Budget by line item
+      description: ไฟล์ CSV จากกองคลัง
+"""
+    )
+    run(publisher, write_config(tmp_path, named))
+    (res,) = services.package_show(publisher, "ban-suan-budget-2567")["resources"]
+    assert (res["name"], res["name_en"]) == ("งบประมาณรายจ่ายแยกตามรายการ", "Budget by line item")
+    assert res["description"] == "ไฟล์ CSV จากกองคลัง"
+    assert res["filename"] == "budget.csv"
