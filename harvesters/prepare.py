@@ -332,6 +332,18 @@ def prepare_table(
     :raises HarvestError: when the file cannot be read at all (encoding, corrupt XLSX, bad
         JSON, not an array), naming the file and the row or offset when known.
     """
+    from harvesters.fastprepare import can_prepare_fast, try_prepare_fast
+    from harvesters.readers import guess_format
+
+    # Delimited text goes through the vectorised path when it can promise the same output;
+    # it declines (and rewinds) for anything unusual, and the row-by-row path below runs.
+    if can_prepare_fast(guess_format(name, fmt), options):
+        done = try_prepare_fast(
+            stream, name=name, fmt=fmt, table_schema=table_schema, options=options, workdir=workdir
+        )
+        if done is not None:
+            stream.close()
+            return done
     source = read_table(stream, name=name, fmt=fmt, options=options, workdir=workdir)
     try:
         return _write(source, name, table_schema, options, workdir)

@@ -83,14 +83,24 @@ class Loader:
         if not n:
             return
         numbers = source_rows or range(self.rows + 1, self.rows + n + 1)
-        columns = [numbers, *(column.to_pylist() for column in batch.columns)]
+        postgres = self.conn.dialect.name == "postgresql"
+        columns = [numbers]
+        for column in batch.columns:
+            if not postgres and pa.types.is_date(column.type):
+                # SQLite stores dates as ISO text, which is what SQLAlchemy's Date reads back.
+                column = column.cast(pa.string())
+            columns.append(column.to_pylist())
         rows = list(zip(*columns, strict=True))
-        if self.conn.dialect.name == "postgresql":
+        if postgres:
             self._copy(rows)
         else:
-            self.conn.execute(
-                self.table.insert(), [dict(zip(self._columns, r, strict=True)) for r in rows]
-            )
+            # Our own compiled INSERT (quoted identifiers, ? placeholders), run as a plain DBAPI
+            # executemany of tuples: about twice as fast as going through SQLAlchemy.
+            cursor = self.conn.connection.driver_connection.cursor()
+            try:
+                cursor.executemany(self._insert_sql, rows)
+            finally:
+                cursor.close()
         self.rows += n
 
     def _copy(self, rows: list[tuple[Any, ...]]) -> None:
