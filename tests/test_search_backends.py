@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -16,16 +16,20 @@ import pytest
 from search.base import SearchBackend
 from search.documents import SearchDocument, SearchError, SearchQuery
 
-BACKENDS = ["whoosh"]
+BACKENDS = ["whoosh", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def make_backend(name: str, path: Path, request: pytest.FixtureRequest) -> SearchBackend:
     """A new, empty backend called `name`, storing its files under `path`."""
-    del request  # a database backend will take its server URL from a fixture here
     if name == "whoosh":
         from search.whoosh_backend import WhooshBackend
 
         return WhooshBackend(path / "index", procs=1)
+    if name == "postgresql":
+        # A new database from the `pg_server_url` server, migrated, dropped afterwards.
+        from tests.test_search_pg import make_pg_backend
+
+        return make_pg_backend(request)
     raise ValueError(name)
 
 
@@ -77,6 +81,20 @@ def test_all_ids_with_modified(backend: SearchBackend) -> None:
     backend.index([doc("a"), doc("b", metadata_modified=later), doc("c", state="draft")])
     backend.delete(["c"])
     assert backend.all_ids_with_modified() == {"a": T0, "b": later}
+
+
+def test_modified_times_round_trip_naive_and_aware(backend: SearchBackend) -> None:
+    bangkok = timezone(timedelta(hours=7))
+    docs = [
+        doc("naive", metadata_modified=datetime(2024, 5, 1, 12, 30, 15, 123456)),
+        doc("aware", metadata_modified=datetime(2024, 5, 1, 12, 30, tzinfo=bangkok)),
+        doc("none", metadata_modified=None),
+    ]
+    expected = {d.id: d.metadata_modified for d in docs}
+    backend.rebuild(docs)
+    assert backend.all_ids_with_modified() == expected
+    backend.index([doc("later", metadata_modified=datetime(2025, 1, 1))])
+    assert backend.all_ids_with_modified() == {**expected, "later": datetime(2025, 1, 1)}
 
 
 # Queries ------------------------------------------------------------------------------------
@@ -357,6 +375,16 @@ def test_whoosh_rebuild_never_shows_an_empty_index_and_keeps_concurrent_writes(
     assert seen == [3, 3, 4]
     assert sorted(ids(other, "ถนน")) == ["new1", "new2", "written-meanwhile"]
     assert sorted(ids(live, "ถนน")) == ["new1", "new2", "written-meanwhile"]
+
+
+def test_whoosh_bulk_build_keeps_doc_values_beside_the_segment(whoosh_path: Path) -> None:
+    backend = _whoosh(whoosh_path)
+    backend.rebuild([doc(f"d{i}", title_th="ถนน", tags=("ถนน",)) for i in range(5)])
+    assert list(whoosh_path.glob("gen-*/*.dvs"))
+    fresh = _whoosh(whoosh_path)  # loads the doc values from the file, not the documents
+    result = fresh.search(SearchQuery(q="ถนน", facet_fields=("tags",)))
+    assert result.count == 5
+    assert result.facets["tags"] == {"ถนน": 5}
 
 
 def _write_many(path: str, prefix: str, n: int) -> None:

@@ -1,0 +1,242 @@
+"""PostgreSQL search backend: what the shared contract (tests/test_search_backends.py) does not
+cover: writers in several processes, rebuilds that never show an empty or half-built index,
+values that must reach SQL only as parameters, and the migration on both databases."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+from catalog import db
+from catalog.services import Catalog, Context
+from catalog.services.search import package_search, reindex, search_check
+from catalog.settings import load_settings
+from search.documents import FILTER_FIELDS, SearchDocument, SearchQuery
+from search.pg_backend import PostgresBackend
+from tests.conftest import _fresh_pg_database
+from tests.factories import make_dataset, make_org
+from tests.test_search_backends import doc, ids
+
+pytestmark = pytest.mark.postgres
+
+
+def pg_database(request: pytest.FixtureRequest) -> str:
+    """URL of a new, migrated database, dropped when the requesting test (or module) ends."""
+    made = _fresh_pg_database(request)
+    url = next(made)
+    request.addfinalizer(lambda: next(made, None))
+    engine = db.make_engine(url)
+    db.upgrade(engine)  # already at head (made from the migrated template): a no-op check
+    engine.dispose()
+    return url
+
+
+def make_pg_backend(request: pytest.FixtureRequest) -> PostgresBackend:
+    """A PostgreSQL backend on a new database of its own (see `pg_database`)."""
+    engine = db.make_engine(pg_database(request))
+    request.addfinalizer(engine.dispose)
+    return PostgresBackend(engine)
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> str:
+    return pg_database(request)
+
+
+@pytest.fixture
+def engines(pg_url: str) -> Iterator[list[Engine]]:
+    """Two engines on the same database: two processes of one deployment."""
+    made = [db.make_engine(pg_url), db.make_engine(pg_url)]
+    yield made
+    for engine in made:
+        engine.dispose()
+
+
+def test_rebuild_never_shows_an_empty_index_and_keeps_concurrent_writes(
+    engines: list[Engine],
+) -> None:
+    live, other = PostgresBackend(engines[0]), PostgresBackend(engines[1])
+    live.index([doc(f"old{i}", title_th="ถนน") for i in range(3)])
+    seen: list[int] = []
+
+    def documents() -> Iterator[SearchDocument]:
+        for i in range(3):
+            seen.append(other.search(SearchQuery(q="ถนน")).count)
+            if i == 1:
+                other.index([doc("written-meanwhile", title_th="ถนน")])
+                other.delete(["new0"])
+            yield doc(f"new{i}", title_th="ถนน")
+
+    assert live.rebuild(documents()) == 3
+    assert seen == [3, 3, 4]
+    assert sorted(ids(other, "ถนน")) == ["new1", "new2", "written-meanwhile"]
+    assert other.count() == 3
+
+
+def test_rebuild_keeps_updates_made_while_it_ran(engines: list[Engine]) -> None:
+    live, other = PostgresBackend(engines[0]), PostgresBackend(engines[1])
+    live.index([doc("a", title_th="ถนน")])
+
+    def documents() -> Iterator[SearchDocument]:
+        yield doc("a", title_th="ถนน")  # read from the database before the edit below
+        other.index([doc("a", title_th="ขยะมูลฝอย")])
+
+    live.rebuild(documents())
+    assert ids(live, "ขยะ") == ["a"]
+    assert ids(live, "ถนน") == []
+
+
+def test_a_failed_rebuild_leaves_the_index_as_it_was(engines: list[Engine]) -> None:
+    backend = PostgresBackend(engines[0])
+    backend.index([doc("kept", title_th="ถนน")])
+
+    def broken() -> Iterator[SearchDocument]:
+        yield doc("new", title_th="ถนน")
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        backend.rebuild(broken())
+    assert ids(backend, "ถนน") == ["kept"]
+
+
+WRITER_WORDS = {"x": "ขยะ", "y": "น้ำท่วม", "z": "ฝุ่น"}
+
+
+def _facets_kept_and_counted(backend: PostgresBackend) -> tuple[tuple, tuple]:
+    """(count, facets) of the public documents from the counts the triggers keep, and counted
+    over the documents (an unknown allowed organisation takes the counting path)."""
+    facets = tuple(FILTER_FIELDS)
+    kept = backend.search(SearchQuery(facet_fields=facets, rows=0))
+    counted = backend.search(SearchQuery(facet_fields=facets, rows=0, allowed_orgs={"-"}))
+    return (kept.count, kept.facets), (counted.count, counted.facets)
+
+
+def test_front_page_facet_counts_follow_every_kind_of_write(engines: list[Engine]) -> None:
+    backend = PostgresBackend(engines[0])
+    backend.index(
+        [doc(f"d{i}", tags=("ถนน", f"t{i % 3}"), fiscal_years=(2566 + i % 2,)) for i in range(9)]
+    )
+    backend.index([doc("d0", tags=("ขยะ",)), doc("d1", private=True), doc("d2", state="draft")])
+    backend.delete(["d3", "missing"])
+    kept, counted = _facets_kept_and_counted(backend)
+    assert kept == counted
+    assert kept[0] == 6
+    assert kept[1]["tags"] == {"ถนน": 5, "t1": 2, "t2": 2, "t0": 1, "ขยะ": 1}
+    backend.rebuild([doc("r1", tags=("น้ำ",)), doc("r2", tags=("น้ำ",), high_value=True)])
+    kept, counted = _facets_kept_and_counted(backend)
+    assert kept == counted
+    assert kept[1]["tags"] == {"น้ำ": 2}
+    assert kept[1]["high_value"] == {"false": 1, "true": 1}
+    backend.clear()
+    assert _facets_kept_and_counted(backend) == ((0, {n: {} for n in FILTER_FIELDS}),) * 2
+
+
+def test_many_matches_rank_a_window_with_title_matches_first(engines: list[Engine]) -> None:
+    backend = PostgresBackend(engines[0], rank_window=10)
+    backend.index([doc(f"body{i:02}", notes_th="รายงานงบประมาณ") for i in range(30)])
+    backend.index([doc("title", title_th="งบประมาณ")])
+    result = backend.search(SearchQuery(q="งบประมาณ", rows=5))
+    assert result.count == 31
+    assert result.ids[0] == "title"
+    assert len(result.ids) == 5
+    pages = [backend.search(SearchQuery(q="งบประมาณ", start=i, rows=5)).ids for i in (0, 5, 10)]
+    assert len({i for page in pages for i in page}) == 15  # pages never repeat a dataset
+
+
+def _write_many(url: str, prefix: str, n: int) -> None:
+    engine = db.make_engine(url)
+    backend = PostgresBackend(engine)
+    own = doc("shared", title_th=WRITER_WORDS[prefix])
+    for i in range(n):
+        # Every process also rewrites the same dataset: concurrent upserts of one row.
+        backend.index([doc(f"{prefix}{i}", title_th="ถนน"), own])
+        if i % 3 == 0:
+            backend.delete([f"{prefix}{i}"])
+    engine.dispose()
+
+
+def test_several_processes_can_write_at_once(pg_url: str) -> None:
+    context = multiprocessing.get_context("fork")
+    procs = [
+        context.Process(target=_write_many, args=(pg_url, prefix, 9)) for prefix in WRITER_WORDS
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=120)
+        assert proc.exitcode == 0
+    engine = db.make_engine(pg_url)
+    try:
+        reader = PostgresBackend(engine)
+        assert reader.count() == 3 * 6 + 1
+        assert len(ids(reader, "ถนน")) == 3 * 6
+        # The shared dataset holds the words of whichever writer came last, never a mix.
+        assert ids(reader, " OR ".join(WRITER_WORDS.values())) == ["shared"]
+        kept, counted = _facets_kept_and_counted(reader)
+        assert kept == counted
+        assert kept[0] == 3 * 6 + 1
+    finally:
+        engine.dispose()
+
+
+def test_quotes_and_backslashes_reach_sql_only_as_values(engines: list[Engine]) -> None:
+    backend = PostgresBackend(engines[0])
+    tag = "O'Reilly \\ '); DROP TABLE search_index.document; --"
+    backend.index([doc("a", title_en="O'Reilly's \\ budget", tags=(tag,), organization="o'rg")])
+    assert ids(backend, "O'Reilly's \\") == ["a"]
+    # Only words: those of the tag.
+    assert ids(backend, "'); DROP TABLE search_index.document; --") == ["a"]
+    assert ids(backend, filters={"tags": [tag], "organization": ["o'rg"]}) == ["a"]
+    facets = backend.search(SearchQuery(facet_fields=("tags",))).facets
+    assert facets == {"tags": {tag: 1}}
+    assert backend.count() == 1
+
+
+def test_migration_makes_search_tables_only_on_postgresql(
+    pg_url: str, sqlite_template: object
+) -> None:
+    engine = db.make_engine(pg_url)
+    try:
+        tables = set(inspect(engine).get_table_names(schema="search_index"))
+        assert {"document", "deleted", "vocabulary"} <= tables
+    finally:
+        engine.dispose()
+    sqlite = db.make_engine(f"sqlite:///{sqlite_template}")
+    try:
+        with sqlite.connect() as conn:
+            names = conn.execute(text("SELECT name FROM sqlite_master")).scalars().all()
+        assert not [name for name in names if "search_index" in name or name == "document"]
+        assert db.current_revision(sqlite) == db.head_revision()
+    finally:
+        sqlite.dispose()
+
+
+def test_the_catalogue_searches_in_postgresql_when_configured(pg_url: str, tmp_path: Path) -> None:
+    settings = load_settings(
+        overrides={
+            "DATA_DIR": str(tmp_path),
+            "DATABASE_URL": pg_url,
+            "SEARCH_BACKEND": "postgresql",
+        },
+        environ={},
+        config_file=None,
+    )
+    catalog = Catalog.open(settings)
+    try:
+        system = Context(catalog, system=True, lang="en")
+        org = make_org(system, "nongbua-sao", title="องค์การบริหารส่วนตำบลหนองบัว")
+        make_dataset(system, org["name"], name="road", title="โครงการก่อสร้างถนนคอนกรีตเสริมเหล็ก")
+        assert catalog.search.name == "postgresql"
+        found = package_search(Context(catalog), "อบต. คอนกรีต", facet_fields=["organization"])
+        assert [r["name"] for r in found["results"]] == ["road"]
+        assert found["facets"]["organization"] == {"nongbua-sao": 1}
+        assert not (tmp_path / "index").exists()  # no Whoosh files
+        assert reindex(system) == 1
+        report = search_check(system)
+        assert (report["missing"], report["stale"], report["orphans"]) == ([], [], [])
+    finally:
+        catalog.close()
