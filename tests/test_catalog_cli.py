@@ -109,3 +109,42 @@ def test_search_reindex_and_check_from_the_command_line(khlang, tmp_path: Path) 
     assert "Indexed 1 datasets" in khlang("reindex").output
     check = khlang("search", "check")
     assert check.exit_code == 0 and "0 missing" in check.output
+
+
+def test_harvest_commands_report_progress_jobs_and_errors(khlang, tmp_path: Path) -> None:
+    from tests.test_catalog_harvest import BUDGET_SOURCE, GOOD, HEADER, write_config
+
+    assert khlang("init").exit_code == 0
+    assert khlang("org", "create", "ban-suan", "--title", "เทศบาลเมืองบ้านสวน").exit_code == 0
+    (tmp_path / "budget.csv").write_text(GOOD, encoding="utf-8")
+    config = write_config(tmp_path, BUDGET_SOURCE)
+
+    dry = khlang("harvest", "run", str(config), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "would-create" in dry.output
+    result = khlang("harvest", "run", str(config))
+    assert result.exit_code == 0, result.output
+    assert "budget-2567" in result.output and "rows/s" in result.output
+    jobs = khlang("harvest", "jobs")
+    assert jobs.output.count("budget-2567") == 2 and "created 1" in jobs.output
+
+    (tmp_path / "budget.csv").write_text(
+        HEADER + "2567,กองคลัง,แผนงาน,งบผิด,รายการ,abc\n", encoding="utf-8"
+    )
+    failed = khlang("harvest", "run", str(config))
+    assert failed.exit_code == 2  # a failed item makes the command fail, for cron and CI
+    job = khlang("harvest", "jobs").output.splitlines()[0].split()[0]
+    report = khlang("harvest", "report", job)
+    assert "row 2, field amount: type-error" in report.output
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "organization: ban-suan\nsources:\n  - id: x\n    kind: tabular\n    colour: red\n"
+    )
+    result = khlang("harvest", "run", str(bad))
+    assert result.exit_code == 1 and "line 5" in result.output and "colour" in result.output
+
+    sheet = tmp_path / "catalogue.xlsx"
+    assert "Exported 1 datasets" in khlang("export-metadata", "--xlsx", str(sheet)).output
+    again = khlang("import-metadata", str(sheet))
+    assert again.exit_code == 0 and "unchanged 1" in again.output
