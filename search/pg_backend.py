@@ -42,13 +42,16 @@ from search.pg_documents import (
     DOCUMENT,
     FACET_NUMBERS,
     TITLE_PREFIX,
+    beyond_public,
     clean,
     document_row,
+    facet_counts_sql,
     facet_pairs,
     json_rows,
     lexeme,
     spelling_words,
     tsquery_text,
+    unmatched,
     upsert,
     where_clause,
     within,
@@ -63,6 +66,9 @@ RANK_WEIGHTS = [0.1, 1 / 3, 2 / 3, 1.0]
 RANK_NORMALIZATION = 1
 #: Most candidates ranked per query (ts_rank_cd reads each one's tsvector, ~10 us apiece).
 RANK_WINDOW = 500
+#: Facets are counted over the non-matching documents when the planner expects at least this
+#: share of the public documents to match (see `PostgresBackend._complement`).
+COMPLEMENT_SHARE = 2 / 3
 #: Advisory lock held by a rebuild (one at a time).
 REBUILD_LOCK = 0x4B4C_5352
 
@@ -86,16 +92,26 @@ class PostgresBackend(SearchBackend):
 
     name = "postgresql"
 
-    def __init__(self, engine: Engine, rank_window: int = RANK_WINDOW) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        rank_window: int = RANK_WINDOW,
+        complement_share: float = COMPLEMENT_SHARE,
+    ) -> None:
         """`engine` is the catalogue's engine; migration 0004 must have run on its database.
-        `rank_window` is the most matches a query ranks (see the module docstring)."""
+        `rank_window` is the most matches a query ranks (see the module docstring);
+        `complement_share` the share of matches above which facets are counted by complement
+        (`_complement`; above 1: never)."""
         if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
             raise ValueError("the PostgreSQL search backend needs a postgresql+psycopg engine")
         self.engine = engine
         self.rank_window = rank_window
+        self.complement_share = complement_share
         # Facet value codes never change once assigned, so every process may keep them.
         self._codes: dict[tuple[str, str], int] = {}
         self._values: dict[int, tuple[str, str]] = {}
+        #: Searches whose facets were counted by complement (lets tests see the path taken).
+        self.complement_counts = 0
 
     @contextmanager
     def _transaction(self, read_only: bool = False) -> Iterator[psycopg.Cursor]:
@@ -312,27 +328,25 @@ class PostgresBackend(SearchBackend):
         """The number of matches and the requested facets, in one pass over the matches."""
         names = list(dict.fromkeys(query.facet_fields))
         numbers = [0, *(FACET_NUMBERS[name] for name in names)]
+        params = {**params, "numbers": numbers}
+        counted: dict[int, int] | None = None
         if "q" not in params and not (query.filters or query.include_private or query.allowed_orgs):
             # What everyone sees, unfiltered: the counts the triggers keep.
             cur.execute(
                 "SELECT code, n FROM search_index.facet_count "
-                "WHERE n > 0 AND (code & 15) = ANY(%s::int[])",
-                (numbers,),
+                "WHERE n > 0 AND (code & 15) = ANY(%(numbers)s::int[])",
+                params,
             )
-        elif names:
-            cur.execute(
-                # unnest in the select list: a lateral unnest costs a function scan per row.
-                sql.SQL(
-                    "SELECT c, count(*) FROM (SELECT unnest(d.facet_codes) AS c FROM {} AS d "
-                    "WHERE {}) AS codes WHERE (c & 15) = ANY(%(numbers)s::int[]) GROUP BY c"
-                ).format(DOCUMENT, where),
-                {**params, "numbers": numbers},
-            )
-        else:
-            cur.execute(
-                sql.SQL("SELECT 0, count(*) FROM {} AS d WHERE {}").format(DOCUMENT, where), params
-            )
-        counted = dict(cur.fetchall())
+            counted = dict(cur.fetchall())
+        elif names and "q" in params and not (query.filters or query.include_private):
+            counted = self._complement(cur, query, where, params)
+        if counted is None:
+            source = sql.SQL("{} AS d WHERE {}").format(DOCUMENT, where)
+            if names:
+                cur.execute(facet_counts_sql(source), params)
+            else:
+                cur.execute(sql.SQL("SELECT 0, count(*) FROM {}").format(source), params)
+            counted = dict(cur.fetchall())
         count = counted.pop(0, 0)
         unknown = [code // 16 for code in counted if code not in self._values]
         if unknown:  # values another process added
@@ -352,6 +366,41 @@ class PostgresBackend(SearchBackend):
             for name, found in facets.items()
         }
         return count, limited
+
+    def _complement(
+        self, cur: psycopg.Cursor, query: SearchQuery, where: sql.Composed, params: dict
+    ) -> dict[int, int] | None:
+        """Counts (code -> n) of a text query that matches most of what its user may see, as
+        the counts of all visible documents minus those of the visible documents that do not
+        match; None when the planner expects fewer matches. Counting costs per document
+        counted, so this counts the few instead of the many. Exact: the whole-set counts come
+        from the trigger-kept public counts plus the user's own non-public documents, read in
+        the same snapshot."""
+        cur.execute(
+            sql.SQL("EXPLAIN (FORMAT JSON) SELECT FROM {} AS d WHERE {}").format(DOCUMENT, where),
+            params,
+        )
+        expected = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
+        cur.execute("SELECT n FROM search_index.facet_count WHERE code = 0")
+        public = cur.fetchone()
+        if public is None or expected < self.complement_share * public[0]:
+            return None
+        cur.execute(
+            "SELECT code, n FROM search_index.facet_count "
+            "WHERE n > 0 AND (code & 15) = ANY(%(numbers)s::int[])",
+            params,
+        )
+        counts = dict(cur.fetchall())
+        if query.allowed_orgs:
+            cur.execute(facet_counts_sql(beyond_public(query)), params)
+            for code, n in cur.fetchall():
+                counts[code] = counts.get(code, 0) + n
+        visible, _ = where_clause(query, None)
+        cur.execute(facet_counts_sql(unmatched(visible)), params)
+        for code, n in cur.fetchall():
+            counts[code] = counts.get(code, 0) - n
+        self.complement_counts += 1
+        return {code: n for code, n in counts.items() if n > 0 or code == 0}
 
     def _page(
         self,

@@ -264,3 +264,35 @@ def json_rows() -> sql.Composed:
         for name, kind in COLUMNS.items()
     )
     return sql.SQL("jsonb_to_recordset(%(rows)s) AS s({})").format(columns)
+
+
+def facet_counts_sql(source: sql.Composable) -> sql.Composed:
+    """Counts of the facet codes of the documents `d` of `source` (a FROM ... WHERE ...), for
+    the facet numbers %(numbers)s (0 counts the documents)."""
+    # unnest in the select list: a lateral unnest costs a function scan per row.
+    return sql.SQL(
+        "SELECT c, count(*) FROM (SELECT unnest(d.facet_codes) AS c FROM {}) AS codes "
+        "WHERE (c & 15) = ANY(%(numbers)s::int[]) GROUP BY c"
+    ).format(source)
+
+
+def unmatched(visible: sql.Composable) -> sql.Composed:
+    """FROM/WHERE of the documents `d` satisfying `visible` that do not match %(q)s.
+
+    Testing `NOT d.tsv @@ q` would read every tsvector out of line; instead the matches come
+    from the GIN index (a bitmap scan that never reads tsvectors) and are anti-joined by
+    physical row address."""
+    return sql.SQL(
+        "{} AS d WHERE {} AND NOT EXISTS (SELECT FROM {} AS m "
+        "WHERE m.ctid = d.ctid AND m.tsv @@ %(q)s::tsquery)"
+    ).format(DOCUMENT, visible, DOCUMENT)
+
+
+def beyond_public(query: SearchQuery) -> sql.Composed:
+    """FROM/WHERE of the documents `d` visible to `query` (no filters, not include_private)
+    that are not public: only documents of its allowed organisations can be."""
+    visible, _ = where_clause(query, None)
+    return sql.SQL(
+        "{} AS d WHERE {} AND d.organization = ANY(%(orgs)s::text[]) "
+        "AND NOT (d.state = 'published' AND NOT d.private)"
+    ).format(DOCUMENT, visible)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,67 @@ def test_many_matches_rank_a_window_with_title_matches_first(engines: list[Engin
     assert len(result.ids) == 5
     pages = [backend.search(SearchQuery(q="งบประมาณ", start=i, rows=5)).ids for i in (0, 5, 10)]
     assert len({i for page in pages for i in page}) == 15  # pages never repeat a dataset
+
+
+def _broad_catalogue() -> list[SearchDocument]:
+    """Most documents match "งบประมาณ"; some do not; some only members see."""
+    docs = [
+        doc(
+            f"b{i:02}",
+            title_th="งบประมาณรายจ่าย" if i % 8 else "ถนนคอนกรีต",
+            organization=("org-a", "org-b", "org-c")[i % 3],
+            tags=("น้ำ", f"t{i % 4}"),
+            res_formats=("CSV",) if i % 2 else ("PDF", "XLSX"),
+            high_value=i % 5 == 0,
+        )
+        for i in range(40)
+    ]
+    docs += [
+        doc("private-a", title_th="งบประมาณ", organization="org-a", private=True, tags=("ลับ",)),
+        doc("other-a", title_th="ขยะ", organization="org-a", private=True, tags=("ลับ",)),
+        doc("draft-a", title_th="งบประมาณ", organization="org-a", state="draft"),
+        doc("private-b", title_th="งบประมาณ", organization="org-b", private=True),
+    ]
+    return docs
+
+
+@pytest.mark.parametrize(
+    "visibility",
+    [{}, {"allowed_orgs": {"org-a"}}, {"allowed_orgs": {"org-a"}, "include_drafts": True}],
+    ids=["public", "member", "member-drafts"],
+)
+def test_broad_queries_count_facets_by_complement_exactly(
+    engines: list[Engine], visibility: dict
+) -> None:
+    backend = PostgresBackend(engines[0])
+    direct = PostgresBackend(engines[1], complement_share=float("inf"))
+    docs = _broad_catalogue()
+    backend.rebuild(docs)  # analyses the table: the planner knows how common the word is
+    query = SearchQuery(q="งบประมาณ", facet_fields=tuple(FILTER_FIELDS), **visibility)
+    broad = backend.search(query)
+    assert backend.complement_counts == 1
+    counted = direct.search(query)
+    assert direct.complement_counts == 0
+    assert (broad.count, broad.facets, broad.ids) == (counted.count, counted.facets, counted.ids)
+    orgs = visibility.get("allowed_orgs", set())
+    seen = [
+        d
+        for d in docs
+        if "งบประมาณ" in d.title_th
+        and (
+            (d.state == "published" and (not d.private or d.organization in orgs))
+            or (visibility.get("include_drafts") and d.organization in orgs)
+        )
+    ]
+    assert broad.count == len(seen)
+    assert broad.facets["organization"] == {
+        org: n
+        for org in ("org-a", "org-b", "org-c")
+        if (n := sum(d.organization == org for d in seen))
+    }
+    # A narrow query counts its matches directly.
+    assert backend.search(replace(query, q="ถนน")).count == 5
+    assert backend.complement_counts == 1
 
 
 def _write_many(url: str, prefix: str, n: int) -> None:
