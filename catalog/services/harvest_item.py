@@ -266,9 +266,16 @@ def _finding_dict(finding: Any, prepared: Any) -> dict[str, Any]:
 def _validate(res: _PreparedResource, on_batch: Callable | None) -> tuple[list[dict], int]:
     from harvesters.validate import validate_csv
 
-    result = validate_csv(
-        res.prepared.csv_path, dict(res.record.table_schema or {}), on_batch=on_batch
-    )
+    try:
+        result = validate_csv(
+            res.prepared.csv_path, dict(res.record.table_schema or {}), on_batch=on_batch
+        )
+    finally:
+        # pyarrow's allocator keeps freed pages for reuse; hand them back before the commit
+        # and the search indexing, so they do not add to the harvest's peak memory.
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
     findings = [_finding_dict(f, res.prepared) for f in result.findings]
     res.report["validation"] = {
         "valid": not findings,
