@@ -16,7 +16,7 @@ One run prints:
 - frictionless' ``validate()``, Khlang's validator and a plain pyarrow CSV read of the
   normalised file (see ``bench/harvest_validate.py``); frictionless reads a slice;
 - the datastore load alone, as ``Loader.append`` does it and with a plain DBAPI
-  ``executemany`` of tuples (the suggested fix), on the same typed batches;
+  ``executemany`` of tuples (a reference for the loader), on the same typed batches;
 - the ratios.
 
 ``prepare_table`` takes the vectorised path of :mod:`harvesters.fastprepare` for CSV;
@@ -172,7 +172,7 @@ def _prepare_child(raw: str, out: str, engine: str, rows: int) -> dict[str, Any]
 def _load_child(normalised: str, mode: str) -> dict[str, Any]:
     """Load the normalised file's typed batches (from ``validate_csv``) into a SQLite
     datastore table: with ``Loader.append`` as the service does, or (``dbapi``) with one
-    positional ``executemany`` of plain tuples on the driver's cursor, the suggested fix.
+    positional ``executemany`` of plain tuples on the driver's cursor, as a reference.
     Only the time spent loading is counted."""
     from sqlalchemy import create_engine
 
