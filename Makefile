@@ -39,8 +39,8 @@ format: install-dev
 	$(BIN)/ruff format .
 
 bench: install-dev
-	$(BIN)/python bench/harvest.py
-	$(BIN)/python bench/search.py
+	$(BIN)/python -m bench.harvest
+	$(BIN)/python -m bench.search
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .ruff_cache *.egg-info
