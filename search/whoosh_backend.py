@@ -40,7 +40,7 @@ from whoosh.system import pack_uint
 from search.base import SearchBackend, check_query
 from search.documents import SearchDocument, SearchQuery, SearchResult
 from search.thai import Token, analyze, thai_sort_key
-from search.whoosh_build import build_index
+from search.whoosh_build import build_index, paused_gc
 from search.whoosh_search import run_query
 from search.whoosh_segments import SegmentData, segment_key
 
@@ -357,7 +357,8 @@ class WhooshBackend(SearchBackend):
                 self._write_text("REBUILDING", gen)
             try:
                 ix = whoosh_index.open_dir(str(self.root / gen))
-                prepared = [document_fields(doc) for doc in docs]
+                with paused_gc():  # a heap of new tuples, no garbage (see paused_gc)
+                    prepared = [document_fields(doc) for doc in docs]
                 count = len(prepared)
                 build_index(ix, FastW3Codec, prepared, procs=self.procs)
                 del prepared

@@ -9,8 +9,10 @@ documents are split between forked processes, each writing its own segment.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from whoosh.codec.base import Codec
 from whoosh.codec.whoosh3 import W3PostingsWriter
@@ -104,6 +106,25 @@ def _child(ix: FileIndex, codec: Codec, docs: list[dict[str, object]], conn) -> 
         conn.close()
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Suspend the cyclic garbage collector for a bulk build.
+
+    Building allocates millions of small objects that live until the segment is written, so
+    the collector keeps rescanning a heap that only grows (a quarter of the CPU time, more
+    when the caller holds many objects); the build makes no garbage cycles worth collecting
+    early. Processes forked inside inherit the paused collector. Use it only around work
+    whose objects are freed at its end (or die with a forked process): survivors would be
+    left for the next collection, maybe during a query."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_index(
     ix: FileIndex,
     codec_factory: Callable[[], Codec],
@@ -111,6 +132,15 @@ def build_index(
     procs: int = 1,
 ) -> None:
     """Fill the empty index `ix` with `docs`, in `procs` forked processes (one segment each)."""
+    with paused_gc():
+        segments = _build_segments(ix, codec_factory, docs, procs)
+    TOC(ix.schema, segments, ix.latest_generation() + 1).write(ix.storage, ix.indexname)
+    ix.storage.temp_storage(f"{ix.indexname}.tmp").destroy()
+
+
+def _build_segments(
+    ix: FileIndex, codec_factory: Callable[[], Codec], docs: Sequence[dict[str, object]], procs: int
+) -> list:
     if procs <= 1 or len(docs) < 2000:
         segments = [build_segment(ix, codec_factory(), docs)] if docs else []
     else:
@@ -135,5 +165,4 @@ def build_index(
             (segments if status == "ok" else errors).append(payload)
         if errors:
             raise RuntimeError(f"index build failed: {errors[0]}")
-    TOC(ix.schema, segments, ix.latest_generation() + 1).write(ix.storage, ix.indexname)
-    ix.storage.temp_storage(f"{ix.indexname}.tmp").destroy()
+    return segments
