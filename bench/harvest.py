@@ -286,7 +286,7 @@ def report(figures: dict[str, dict[str, Any]], rows: int) -> list[str]:
     lines = []
     labels = {
         "harvest": "harvest (service, end to end)",
-        "prepare": "prepare_table_fast",
+        "prepare": "prepare_table (vectorised)",
         "prepare_rows": "prepare_table (row by row)",
         "frictionless": "frictionless validate()",
         "validate": "validate_csv (Khlang)",
@@ -313,7 +313,7 @@ def report(figures: dict[str, dict[str, Any]], rows: int) -> list[str]:
     base = figures["frictionless"]["rows_per_s"]
     lines.append(
         f"harvest / frictionless = {harvest['rows_per_s'] / base:.1f}x   "
-        f"prepare_table_fast / frictionless = {figures['prepare']['rows_per_s'] / base:.1f}x   "
+        f"vectorised prepare / frictionless = {figures['prepare']['rows_per_s'] / base:.1f}x   "
         f"harvest / pyarrow read = {harvest['rows_per_s'] / figures['pyarrow']['rows_per_s']:.2f}x"
     )
     return lines

@@ -58,12 +58,11 @@ from harvesters.prepare import (
     _YearChanges,
     is_be_year_field,
     mask_cell,
-    prepare_table,
     text_of,
 )
 from harvesters.readers import EXTENSIONS, Problem, TableRows, guess_format
 
-__all__ = ["can_prepare_fast", "prepare_table_fast", "try_prepare_fast"]
+__all__ = ["can_prepare_fast", "try_prepare_fast"]
 
 # options["encoding"] -> open_text's encoding, as harvesters.readers maps them; an encoding
 # missing here makes can_prepare_fast say no, so the two cannot disagree silently.
@@ -127,23 +126,6 @@ def can_prepare_fast(fmt: str | None, options: Mapping[str, Any]) -> bool:
     return known and EXTENSIONS.get((fmt or "").lower().lstrip(".")) in ("csv", "tsv")
 
 
-def prepare_table_fast(
-    stream: BinaryIO,
-    *,
-    name: str,
-    fmt: str | None,
-    table_schema: Mapping[str, Any],
-    options: Mapping[str, Any],
-    workdir: Path,
-) -> PreparedTable:
-    """:func:`harvesters.prepare.prepare_table`, vectorised for CSV and TSV files: same
-    parameters, same result. Other files, and files the fast path cannot reproduce exactly,
-    go through prepare_table itself."""
-    kwargs = {"name": name, "fmt": fmt, "table_schema": table_schema, "options": options}
-    done = try_prepare_fast(stream, workdir=workdir, **kwargs)
-    return done if done is not None else prepare_table(stream, workdir=workdir, **kwargs)
-
-
 def try_prepare_fast(
     stream: BinaryIO,
     *,
@@ -155,10 +137,7 @@ def try_prepare_fast(
 ) -> PreparedTable | None:
     """The fast path alone: what prepare_table would return (the stream is then closed), or
     None with the stream back where it was, when the file needs the row-by-row path.
-
-    prepare_table should call this one when it dispatches to the fast path:
-    prepare_table_fast falls back on prepare_table, so calling it from there would recurse.
-    """
+    :func:`harvesters.prepare.prepare_table` calls it first for delimited text."""
     try:
         fmt = guess_format(name, fmt)
     except HarvestError:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from harvesters.base import HarvestError
-from harvesters.fastprepare import can_prepare_fast, prepare_table_fast, try_prepare_fast
+from harvesters.fastprepare import can_prepare_fast, try_prepare_fast
 from harvesters.prepare import PreparedTable, prepare_table
 from schemas.tables import load_table_schema
 from tests.servers import unavailable
@@ -369,7 +369,7 @@ def test_files_the_fast_path_leaves_get_prepare_tables_result(tmp_path: Path, ca
     assert fast is None
 
     schema = load_table_schema("budget")
-    dispatched = prepare_table_fast(
+    dispatched = prepare_table(
         io.BytesIO(raw), name="t.csv", fmt=None, table_schema=schema, options={}, workdir=tmp_path
     )
     assert dispatched.csv_path.read_bytes() == slow.csv_path.read_bytes()
@@ -384,7 +384,7 @@ def test_bytes_that_are_not_text_fail_as_in_prepare_table(tmp_path: Path) -> Non
     with pytest.raises(HarvestError) as slow:
         prepare_table(io.BytesIO(raw), options={}, workdir=tmp_path, **kwargs)
     with pytest.raises(HarvestError) as fast:
-        prepare_table_fast(stream, options={}, workdir=tmp_path, **kwargs)
+        prepare_table(stream, options={}, workdir=tmp_path, **kwargs)
 
     assert str(fast.value) == str(slow.value)
     assert list(tmp_path.iterdir()) == []  # no partial output left behind
