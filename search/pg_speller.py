@@ -6,7 +6,8 @@ import psycopg
 from psycopg import sql
 
 from search.pg_documents import DOCUMENT, lexeme, within
-from search.thai import SYNONYM_PREFIX, analyze, english_stem, normalise
+from search.query import correct_words
+from search.thai import SYNONYM_PREFIX, english_stem
 
 
 class Speller:
@@ -20,29 +21,7 @@ class Speller:
 
     def suggest(self, words: tuple[str, ...]) -> str | None:
         """The corrected query, or None when no word changes."""
-        out: list[str] = []
-        changed = False
-        for word in words:
-            tokens = analyze(word)
-            if not tokens or all(self.known(t.term, t.synonym) for t in tokens):
-                out.append(word)
-                continue
-            surface = normalise(word).casefold().replace(".", "")
-            fixed = self.closest(surface)
-            if fixed is None and len(tokens) > 1:
-                parts = [
-                    t.surface if self.known(t.term, t.synonym) else self.closest(t.surface)
-                    for t in tokens
-                ]
-                if all(parts):
-                    thai = all(not p.isascii() for p in parts)
-                    fixed = "".join(parts) if thai else " ".join(parts)
-            if fixed is not None and fixed != surface:
-                out.append(fixed)
-                changed = True
-            else:
-                out.append(word)
-        return " ".join(out) if changed else None
+        return correct_words(words, self.known, self.closest)
 
     def known(self, term: str, synonym: str | None) -> bool:
         """Whether any document has `term` (or its synonym key)."""

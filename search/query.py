@@ -12,9 +12,10 @@ to a synonym group matches the group's key; a Thai compound also matches when al
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from search.thai import Token, analyze, compound_split
+from search.thai import Token, analyze, compound_split, normalise
 
 
 @dataclass(frozen=True)
@@ -186,3 +187,35 @@ def _phrase_node(tokens: list[Token]) -> Node | None:
     if len(tokens) == 1:
         return token_node(tokens[0])
     return Phrase(tuple(t.term for t in tokens))
+
+
+def correct_words(
+    words: tuple[str, ...],
+    known: Callable[[str, str | None], bool],
+    closest: Callable[[str], str | None],
+) -> str | None:
+    """The "did you mean" text, the same for every backend: each word whose terms are not all
+    `known` (term, synonym key) is replaced by its `closest` indexed word, or, for a compound,
+    each unknown part by its closest word. None when nothing changes."""
+    out: list[str] = []
+    changed = False
+    for word in words:
+        tokens = analyze(word)
+        if not tokens or all(known(tok.term, tok.synonym) for tok in tokens):
+            out.append(word)
+            continue
+        surface = normalise(word).casefold().replace(".", "")
+        fixed = closest(surface)
+        if fixed is None and len(tokens) > 1:
+            parts = [
+                tok.surface if known(tok.term, tok.synonym) else closest(tok.surface)
+                for tok in tokens
+            ]
+            if all(parts):
+                fixed = "".join(parts) if all(not p.isascii() for p in parts) else " ".join(parts)
+        if fixed is not None and fixed != surface:
+            out.append(fixed)
+            changed = True
+        else:
+            out.append(word)
+    return " ".join(out) if changed else None

@@ -17,8 +17,8 @@ from whoosh.searching import Searcher
 
 from search.documents import SearchHit, SearchQuery, SearchResult
 from search.highlight import best_snippet
-from search.query import All, Any, Node, ParsedQuery, Phrase, Term, parse
-from search.thai import SYNONYM_PREFIX, analyze, english_stem, normalise
+from search.query import All, Any, Node, ParsedQuery, Phrase, Term, correct_words, parse
+from search.thai import SYNONYM_PREFIX, english_stem, normalise
 from search.whoosh_segments import K1, SegmentData, sum_by_doc
 
 #: Scored text fields and their boosts (BM25F-style sum of per-field BM25).
@@ -257,30 +257,11 @@ def suggest(searcher: Searcher, words: tuple[str, ...]) -> str | None:
     """The "did you mean" text: each unknown word replaced by the closest indexed word
     (Damerau-Levenshtein distance 1, then 2; most frequent first). None when nothing changes."""
     reader = searcher.reader()
-    out: list[str] = []
-    changed = False
-    for word in words:
-        tokens = analyze(word)
-        if not tokens or all(_known(reader, tok.term, tok.synonym) for tok in tokens):
-            out.append(word)
-            continue
-        surface = normalise(word).casefold().replace(".", "")
-        fixed = _closest(searcher, surface)
-        if fixed is None and len(tokens) > 1:
-            parts = [
-                tok.surface
-                if _known(reader, tok.term, tok.synonym)
-                else _closest(searcher, tok.surface)
-                for tok in tokens
-            ]
-            if all(parts):
-                fixed = "".join(parts) if all(not p.isascii() for p in parts) else " ".join(parts)
-        if fixed is not None and fixed != surface:
-            out.append(fixed)
-            changed = True
-        else:
-            out.append(word)
-    return " ".join(out) if changed else None
+    return correct_words(
+        words,
+        lambda term, synonym: _known(reader, term, synonym),
+        lambda word: _closest(searcher, word),
+    )
 
 
 def _known(reader, term: str, synonym: str | None) -> bool:  # noqa: ANN001
