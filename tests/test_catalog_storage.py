@@ -27,9 +27,9 @@ from catalog.storage import (
     open_storage,
 )
 from catalog.storage.s3 import content_disposition
+from tests.realdata import SHARED
 from tests.servers import unavailable
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL_CSV = SHARED / "data" / "real" / "budget" / "th_budget_act_2565_output_example_v2.csv"
 
 MiB = 1024 * 1024

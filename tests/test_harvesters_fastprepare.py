@@ -24,9 +24,9 @@ from harvesters.base import HarvestError
 from harvesters.fastprepare import can_prepare_fast, try_prepare_fast
 from harvesters.prepare import PreparedTable, prepare_table
 from schemas.tables import load_table_schema
+from tests.realdata import REAL
 from tests.servers import unavailable
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 COMPARED = (
     *("fields", "rows_written", "source_rows", "encoding", "header", "totals_rows"),
     *("blank_rows", "normalisation", "pii", "row_map", "problems", "columns", "masked_cells"),

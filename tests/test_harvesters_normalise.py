@@ -24,17 +24,9 @@ from harvesters.normalise import (
     is_totals_row,
     open_text,
 )
-from tests.servers import unavailable
+from tests.realdata import real_file
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 BUDGET_CSV = "budget/th_budget_act_2565_vol3-17_napatswift.csv"  # 206 KB, UTF-8, no BOM
-
-
-def real_file(relative: str) -> Path:
-    path = REAL / relative
-    if not path.exists():
-        unavailable(f"real sample file {relative} is missing")
-    return path
 
 
 def read_all(path_or_stream, encoding=None) -> tuple[str, str]:

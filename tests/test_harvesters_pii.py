@@ -5,22 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import random
-from pathlib import Path
 
 import openpyxl
 import pytest
 
 from harvesters.pii import mask_value, national_id_is_valid, scan_rows
-from tests.servers import unavailable
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-
-
-def real_file(relative: str) -> Path:
-    path = REAL / relative
-    if not path.exists():
-        unavailable(f"real sample file {relative} is missing")
-    return path
+from tests.realdata import real_file
 
 
 def synthetic_id(rng: random.Random) -> str:

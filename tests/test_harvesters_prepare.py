@@ -18,9 +18,8 @@ from harvesters.base import HarvestError
 from harvesters.prepare import PreparedTable, is_be_year_field, prepare_table
 from harvesters.validate import validate_csv
 from schemas.tables import load_table_schema
-from tests.servers import unavailable
+from tests.realdata import real_file
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 FIXTURES = Path(__file__).resolve().parent / "data" / "harvest" / "tabular"
 
 # The budget-act CSVs' columns onto the built-in budget schema (MINISTRY, OUTPUT, PROJECT and
@@ -65,13 +64,6 @@ LAWS = {
         {"name": "status", "type": "string"},
     ]
 }
-
-
-def real_file(relative: str) -> Path:
-    path = REAL / relative
-    if not path.exists():
-        unavailable(f"real sample file {relative} is missing")
-    return path
 
 
 def prepare(

@@ -13,9 +13,9 @@ import pytest
 
 from harvesters.validate import arrow_schema, validate_csv
 from schemas.tables import Finding, frictionless_validate, load_table_schema, table_rules
+from tests.realdata import SHARED
 from tests.servers import unavailable
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 SMALL_BLOCKS = 1 << 12  # many batches, and Python's csv takes over at the first ragged row
 
 

@@ -6,7 +6,6 @@ import csv
 import datetime
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -24,17 +23,7 @@ from schemas.thai import (
     thai_digits_to_arabic,
     year_to_ce,
 )
-from tests.servers import unavailable
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-
-
-def real_file(relative: str) -> Path:
-    path = REAL / relative
-    if not path.exists():
-        unavailable(f"real sample file {relative} is missing")
-    return path
-
+from tests.realdata import real_file
 
 # -- text ------------------------------------------------------------------------------------
 
