@@ -95,7 +95,7 @@ def _harvest_child(raw: str, prepare: str) -> dict[str, Any]:
     import harvesters.validate
     from catalog import db
     from catalog.services import Catalog, Context, organization_create
-    from catalog.services.datastore import Loader
+    from catalog.services.datastore import Loader, load_pending
     from catalog.services.harvest import harvest_report, harvest_run
     from catalog.settings import load_settings
     from catalog.storage.local import LocalStorage
@@ -107,7 +107,7 @@ def _harvest_child(raw: str, prepare: str) -> dict[str, Any]:
     _timed(catalog.services.harvest_item, "_spool", stages, "fetch")
     _timed(LocalStorage, "put", stages, "store")
     _timed(harvesters.prepare, "prepare_table", stages, "prepare")
-    _timed(harvesters.validate, "validate_csv", stages, "validate+load")
+    _timed(harvesters.validate, "validate_csv", stages, "validate")
     _timed(Loader, "append", stages, "load")
     _timed(catalog.services.search, "drain_outbox", stages, "index")
     with tempfile.TemporaryDirectory(prefix="khlang-bench-harvest-") as tmp:
@@ -123,15 +123,28 @@ def _harvest_child(raw: str, prepare: str) -> dict[str, Any]:
         config = data / "harvest.yaml"
         config.write_text(CONFIG.format(path=json.dumps(raw)), encoding="utf-8")
         start = time.perf_counter()
-        (summary,) = harvest_run(ctx, load_config(config))
+        (summary,) = harvest_run(ctx, load_config(config), load_datastore=False)
         seconds = time.perf_counter() - start
         if summary["counts"] != {"created": 1}:
             errors = [o["errors"] for o in harvest_report(ctx, summary["id"])["objects"]]
             raise SystemExit(
                 f"the harvest did not publish: {json.dumps(errors, ensure_ascii=False)}"
             )
+        published = {key: dict(stage) for key, stage in stages.items()}
+        stages.clear()
+        start = time.perf_counter()
+        (loaded,) = load_pending(catalog)
+        datastore_seconds = time.perf_counter() - start
+        if loaded["status"] != "active" or loaded["rows"] != summary["rows"]:
+            raise SystemExit(f"the datastore load failed: {loaded}")
         catalog.close()
-    return {"rows": summary["rows"], "seconds": seconds, "stages": stages}
+    return {
+        "rows": summary["rows"],
+        "seconds": seconds,
+        "stages": published,
+        "datastore_seconds": datastore_seconds,
+        "datastore_stages": stages,
+    }
 
 
 class _Unseekable(io.RawIOBase):
@@ -268,13 +281,11 @@ def _split(harvest: dict[str, Any]) -> list[tuple[str, float, float]]:
         stage = stages.get(key, {})
         return stage.get("seconds", 0.0), stage.get("peak_rss_mb", 0.0)
 
-    load, both = get("load"), get("validate+load")
     rows = [
         ("fetch (copy the source file)", *get("fetch")),
         ("store original + normalised files", *get("store")),
         ("prepare (normalise, PDPA scan)", *get("prepare")),
-        ("validate (datastore load excluded)", both[0] - load[0], both[1]),
-        ("datastore load (Loader.append)", *load),
+        ("validate", *get("validate")),
         ("search index (after the commit)", *get("index")),
     ]
     rest = harvest["seconds"] - sum(seconds for _, seconds, _ in rows)
@@ -285,7 +296,7 @@ def report(figures: dict[str, dict[str, Any]], rows: int) -> list[str]:
     """The lines the benchmark prints (and docs/benchmarks.md quotes)."""
     lines = []
     labels = {
-        "harvest": "harvest (service, end to end)",
+        "harvest": "harvest to published (service)",
         "prepare": "prepare_table (vectorised)",
         "prepare_rows": "prepare_table (row by row)",
         "frictionless": "frictionless validate()",
@@ -306,6 +317,17 @@ def report(figures: dict[str, dict[str, Any]], rows: int) -> list[str]:
         share = seconds / harvest["seconds"] if harvest["seconds"] else 0.0
         rss = f"{peak:6.0f} MB" if peak else ""
         lines.append(f"  {name:40s} {seconds:7.2f} s  {share:6.1%}  {rss}")
+    ds = harvest["datastore_stages"]
+    load = ds.get("load", {}).get("seconds", 0.0)
+    total = harvest["seconds"] + harvest["datastore_seconds"]
+    lines.append(
+        f"datastore load after the publish (load_pending): {harvest['datastore_seconds']:.2f} s"
+        f" (Loader.append {load:.2f} s, reading and typing the CSV"
+        f" {ds.get('validate', {}).get('seconds', 0.0) - load:.2f} s)"
+    )
+    lines.append(
+        f"published + datastore loaded: {total:.2f} s = {harvest['rows'] / total:,.0f} rows/s"
+    )
     lines.append(f"harvest child peak RSS (RUSAGE_CHILDREN): {harvest['children_rss_mb']:.0f} MB")
     for key in ("frictionless", "prepare_rows"):
         if figures[key]["rows"] < rows:
@@ -313,6 +335,7 @@ def report(figures: dict[str, dict[str, Any]], rows: int) -> list[str]:
     base = figures["frictionless"]["rows_per_s"]
     lines.append(
         f"harvest / frictionless = {harvest['rows_per_s'] / base:.1f}x   "
+        f"with the datastore load = {harvest['rows'] / total / base:.1f}x   "
         f"vectorised prepare / frictionless = {figures['prepare']['rows_per_s'] / base:.1f}x   "
         f"harvest / pyarrow read = {harvest['rows_per_s'] / figures['pyarrow']['rows_per_s']:.2f}x"
     )

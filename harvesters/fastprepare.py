@@ -61,6 +61,7 @@ from harvesters.prepare import (
     text_of,
 )
 from harvesters.readers import EXTENSIONS, Problem, TableRows, guess_format
+from harvesters.sink import HashingSink
 
 __all__ = ["can_prepare_fast", "try_prepare_fast"]
 
@@ -134,6 +135,7 @@ def try_prepare_fast(
     table_schema: Mapping[str, Any],
     options: Mapping[str, Any],
     workdir: Path,
+    on_output: Callable[[Path], None] | None = None,
 ) -> PreparedTable | None:
     """The fast path alone: what prepare_table would return (the stream is then closed), or
     None with the stream back where it was, when the file needs the row-by-row path.
@@ -146,6 +148,7 @@ def try_prepare_fast(
         return None
     start = stream.tell()
     job = _Job(stream, name, "\t" if fmt == "tsv" else ",", table_schema, options, workdir)
+    job.on_output = on_output
     try:
         prepared = job.run()
     except (_Fallback, pa.ArrowInvalid, csv.Error, UnicodeDecodeError):
@@ -450,6 +453,7 @@ class _Job:
         self.blank = 0
         self.pii_rows = array("I")  # source row of each PDPA candidate row, in order
         self.flags: dict[str, tuple[bool, bool, bool]] = {}  # cell text -> _cell_flags
+        self.on_output: Callable[[Path], None] | None = None
 
     def discard(self) -> None:
         if self.out_path is not None:
@@ -497,11 +501,18 @@ class _Job:
         prefix = _stem(self.name) + "-"
         handle, out = tempfile.mkstemp(prefix=prefix, suffix=".csv", dir=self.workdir)
         self.out_path = Path(out)
-        with os.fdopen(handle, "wb") as self.out:
-            line = io.StringIO()
-            csv.writer(line, lineterminator="\n").writerow(plan.names)
-            self.out.write(line.getvalue().encode("utf-8"))
-            found = scan_rows(self._data(head, header.data_start), allowed=allowed, start=0)
+        if self.on_output is not None:
+            self.on_output(self.out_path)
+        with os.fdopen(handle, "wb") as out:
+            # Hashed as it is written, so storing it needs no second read (Storage.adopt).
+            self.out = HashingSink(out)
+            try:
+                line = io.StringIO()
+                csv.writer(line, lineterminator="\n").writerow(plan.names)
+                self.out.write(line.getvalue().encode("utf-8"))
+                found = scan_rows(self._data(head, header.data_start), allowed=allowed, start=0)
+            finally:
+                sha256 = self.out.close()
         return PreparedTable(
             csv_path=self.out_path,
             fields=plan.names,
@@ -518,6 +529,8 @@ class _Job:
             columns=plan.columns,
             masked_cells=self.masked_cells,
             sheet=None,
+            csv_sha256=sha256,
+            csv_size=self.out.size,
         )
 
     def _pii(self, found: PiiReport) -> PiiReport:

@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import chain, islice
@@ -88,6 +88,9 @@ class PreparedTable:
     columns: dict[str, str] = field(default_factory=dict)
     masked_cells: dict[str, int] = field(default_factory=dict)
     sheet: str | None = None
+    #: sha256 and size of the CSV when the writer hashed it on the way (the vectorised path).
+    csv_sha256: str | None = None
+    csv_size: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -316,6 +319,7 @@ def prepare_table(
     table_schema: Mapping[str, Any],
     options: Mapping[str, Any],
     workdir: Path,
+    on_output: Callable[[Path], None] | None = None,
 ) -> PreparedTable:
     """Write ``stream`` (a CSV, TSV, XLSX or JSON array file) as a normalised UTF-8 CSV in
     ``workdir``, ready for :func:`harvesters.validate.validate_csv`. The stream is read to the
@@ -329,6 +333,9 @@ def prepare_table(
         the column), ``extra_columns`` (keep or drop), ``pii`` ({allow: [...], mask: [...]},
         CSV column names), ``json_path`` (dotted path of the array in a JSON document),
         ``max_json_bytes``.
+    :param on_output: called with the CSV's path as soon as the vectorised path starts
+        writing it, so a reader can follow the file as it grows (the harvest validates it
+        meanwhile). The returned table's ``csv_path`` may still differ, when that path gave up.
     :raises HarvestError: when the file cannot be read at all (encoding, corrupt XLSX, bad
         JSON, not an array), naming the file and the row or offset when known.
     """
@@ -339,7 +346,13 @@ def prepare_table(
     # it declines (and rewinds) for anything unusual, and the row-by-row path below runs.
     if can_prepare_fast(guess_format(name, fmt), options):
         done = try_prepare_fast(
-            stream, name=name, fmt=fmt, table_schema=table_schema, options=options, workdir=workdir
+            stream,
+            name=name,
+            fmt=fmt,
+            table_schema=table_schema,
+            options=options,
+            workdir=workdir,
+            on_output=on_output,
         )
         if done is not None:
             stream.close()

@@ -32,10 +32,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,17 +72,66 @@ class _Batch:
     extra: list[tuple[int, int, str]] = field(default_factory=list)  # (offset, position, cell)
 
 
+class _Following(io.RawIOBase):
+    """Reads a file another thread is still writing: at its end, waits for more bytes until
+    `done` is set (after the writer closed it)."""
+
+    def __init__(self, path: Path, done: threading.Event) -> None:
+        super().__init__()
+        self._file = path.open("rb", buffering=0)
+        self._done = done
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: Any) -> int:
+        while True:
+            n = self._file.readinto(buffer)
+            if n:
+                return n
+            if self._done.is_set():
+                # the last bytes may have landed between that read and the check
+                return self._file.readinto(buffer) or 0
+            self._done.wait(0.002)
+
+    def skip(self, count: int) -> None:
+        """Move on `count` bytes, waiting for them to be written."""
+        while count > 0:
+            data = self.read(min(count, 1 << 20))
+            if not data:
+                return
+            count -= len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _open(path: Path, follow: threading.Event | None, offset: int = 0) -> BinaryIO:
+    """The file for reading from `offset`; followed as it grows when `follow` is given."""
+    if follow is None:
+        handle = path.open("rb")
+        handle.seek(offset)
+        return handle
+    raw = _Following(path, follow)
+    raw.skip(offset)
+    return io.BufferedReader(raw, 1 << 20)
+
+
 class _Stop(Exception):
     """pyarrow cannot go on exactly; Python's csv takes over at the first unchecked row."""
 
 
-def _read_header(path: Path) -> tuple[list[str] | None, int]:
+def _read_header(path: Path, follow: threading.Event | None) -> tuple[list[str] | None, int]:
     """Read the header record as frictionless does; return (labels, byte offset of data).
 
     labels is None for an empty file and [] for a blank first line.
     """
     consumed = 0
-    with path.open("rb") as handle:
+    with _open(path, follow) as handle:
 
         def lines() -> Iterator[str]:
             nonlocal consumed
@@ -95,9 +145,11 @@ def _read_header(path: Path) -> tuple[list[str] | None, int]:
     return labels, consumed
 
 
-def _arrow_batches(path: Path, offset: int, width: int, block_size: int) -> Iterator[_Batch]:
+def _arrow_batches(
+    path: Path, offset: int, width: int, block_size: int, follow: threading.Event | None
+) -> Iterator[_Batch]:
     """Batches read by pyarrow; raise _Stop where Python's csv must take over."""
-    if offset >= os.path.getsize(path):
+    if follow is None and offset >= os.path.getsize(path):
         return
     ragged: list[bool] = []
 
@@ -106,12 +158,20 @@ def _arrow_batches(path: Path, offset: int, width: int, block_size: int) -> Iter
         return "skip"
 
     names = [f"c{i}" for i in range(width)]
-    source = pa.OSFile(str(path))
-    source.seek(offset)
+    if follow is None:
+        source: Any = pa.OSFile(str(path))
+        source.seek(offset)
+    else:
+        source = _open(path, follow, offset)
+        if not source.peek(1):
+            source.close()
+            return
     try:
         reader = pcsv.open_csv(
             source,
-            read_options=pcsv.ReadOptions(column_names=names, block_size=block_size),
+            read_options=pcsv.ReadOptions(
+                column_names=names, block_size=block_size, use_threads=False
+            ),
             parse_options=pcsv.ParseOptions(
                 newlines_in_values=True,
                 ignore_empty_lines=False,
@@ -141,11 +201,10 @@ def _arrow_batches(path: Path, offset: int, width: int, block_size: int) -> Iter
 
 
 def _python_batches(
-    path: Path, offset: int, width: int, skip: int, batch_rows: int
+    path: Path, offset: int, width: int, skip: int, batch_rows: int, follow: threading.Event | None
 ) -> Iterator[_Batch]:
     """Batches read by Python's csv module (exact for any shape), after ``skip`` rows."""
-    with path.open("rb") as raw:
-        raw.seek(offset)
+    with _open(path, follow, offset) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         reader = csv.reader(text)
         for _ in range(skip):
@@ -351,6 +410,7 @@ def validate_csv(
     limit_errors: int | None = DEFAULT_LIMIT_ERRORS,
     on_batch: BatchCallback | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
+    follow: threading.Event | None = None,
 ) -> ValidationResult:
     """Validate a normalised UTF-8 CSV file (comma, double quotes, header row) against a
     Table Schema, with the findings frictionless' ``validate()`` would report.
@@ -363,6 +423,8 @@ def validate_csv(
         cells of a bad type or blank are null, the schema's columns absent from the file are
         all null, extra columns are dropped.
     :param block_size: bytes per block read by pyarrow (bounds memory).
+    :param follow: the file is still being written by another thread; read on as it grows
+        until this event is set (after the writer closed the file).
     :raises ValueError: for an invalid schema, or one using ``fieldsMatch`` other than
         ``exact`` or ``foreignKeys``.
     """
@@ -373,7 +435,7 @@ def validate_csv(
     output = arrow_schema(schema)
     findings: list[Finding] = []
     try:
-        labels, offset = _read_header(path)
+        labels, offset = _read_header(path, follow)
     except UnicodeDecodeError as exc:
         return ValidationResult([make_finding("encoding-error", None, note=str(exc))], 0, False)
     if labels is None:
@@ -410,7 +472,7 @@ def validate_csv(
     done = 0
     try:
         if blank_is_missing and width > 0:
-            for batch in _arrow_batches(path, offset, width, block_size):
+            for batch in _arrow_batches(path, offset, width, block_size, follow):
                 consume(batch)
                 done = row_count
     except _Stop:
@@ -419,7 +481,7 @@ def validate_csv(
         if blank_is_missing and width > 0:
             return ValidationResult(findings, row_count, truncated)
     try:
-        for batch in _python_batches(path, offset, width, done, batch_rows=20_000):
+        for batch in _python_batches(path, offset, width, done, 20_000, follow):
             consume(batch)
     except UnicodeDecodeError as exc:
         findings.append(make_finding("encoding-error", None, note=str(exc)))

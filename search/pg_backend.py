@@ -40,23 +40,23 @@ from search.highlight import best_snippet
 from search.pg_documents import (
     COLUMNS,
     DOCUMENT,
-    FACET_NUMBERS,
     TITLE_PREFIX,
-    beyond_public,
+    Analysis,
+    analyse,
     clean,
     document_row,
-    facet_counts_sql,
     facet_pairs,
     json_rows,
-    spelling_words,
     tsquery_text,
-    unmatched,
     upsert,
+    value_sets,
     where_clause,
 )
+from search.pg_facets import FacetCodes, count_by_complement, count_matches, public_counts
+from search.pg_rebuild import add_words, analysed, merge, unique_batches
 from search.pg_speller import Speller
 from search.query import ParsedQuery, parse
-from search.whoosh_backend import document_fields
+from search.whoosh_build import paused_gc
 
 #: ts_rank_cd weights of D, C, B, A: the Whoosh boosts (title 3, keywords 2, body 1).
 RANK_WEIGHTS = [0.1, 1 / 3, 2 / 3, 1.0]
@@ -95,19 +95,21 @@ class PostgresBackend(SearchBackend):
         engine: Engine,
         rank_window: int = RANK_WINDOW,
         complement_share: float = COMPLEMENT_SHARE,
+        procs: int = 2,
     ) -> None:
         """`engine` is the catalogue's engine; migration 0004 must have run on its database.
         `rank_window` is the most matches a query ranks (see the module docstring);
         `complement_share` the share of matches above which facets are counted by complement
-        (`_complement`; above 1: never)."""
+        (`count_by_complement`; above 1: never); `procs` the processes that analyse documents
+        in a rebuild."""
         if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
             raise ValueError("the PostgreSQL search backend needs a postgresql+psycopg engine")
         self.engine = engine
         self.rank_window = rank_window
         self.complement_share = complement_share
+        self.procs = procs
         # Facet value codes never change once assigned, so every process may keep them.
-        self._codes: dict[tuple[str, str], int] = {}
-        self._values: dict[int, tuple[str, str]] = {}
+        self.facet_codes = FacetCodes()
         #: Searches whose facets were counted by complement (lets tests see the path taken).
         self.complement_counts = 0
 
@@ -133,59 +135,38 @@ class PostgresBackend(SearchBackend):
         finally:
             raw.close()
 
-    # Facet codes ---------------------------------------------------------------------------
-
-    def _facet_codes(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Codes of (facet, value) pairs, assigning new ones (in their own transaction)."""
-        missing = sorted(set(pairs) - self._codes.keys())
-        if missing:
-            arrays = ([f for f, _ in missing], [v for _, v in missing])
-            with self._transaction() as cur:
-                cur.execute(
-                    "INSERT INTO search_index.facet_value (facet, value) SELECT * FROM "
-                    "unnest(%s::text[], %s::text[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING",
-                    arrays,
-                )
-                cur.execute(
-                    "SELECT v.id, v.facet, v.value FROM search_index.facet_value AS v "
-                    "JOIN unnest(%s::text[], %s::text[]) AS m(facet, value) "
-                    "ON v.facet = m.facet AND v.value = m.value",
-                    arrays,
-                )
-                self._learn(cur.fetchall())
-        return self._codes
-
-    def _learn(self, rows: Iterable[tuple[int, str, str]]) -> None:
-        for number, facet, value in rows:
-            code = number * 16 + FACET_NUMBERS[facet]
-            self._codes[(facet, value)] = code
-            self._values[code] = (facet, value)
-
     # Writing -------------------------------------------------------------------------------
 
-    def _prepare(self, docs: list[SearchDocument]) -> tuple[list[dict], set[tuple[str, str]]]:
-        """Rows and spelling words of `docs` (facet codes assigned as needed)."""
-        codes = self._facet_codes(pair for doc in docs for pair in facet_pairs(doc))
-        rows: list[dict] = []
-        words: set[tuple[str, str]] = set()
-        for doc in docs:
-            fields = document_fields(doc)
-            rows.append(document_row(doc, fields, codes))
-            words |= spelling_words(fields)
-        return rows, words
+    def _rows(self, docs: list[SearchDocument], analyses: list[Analysis]) -> list[dict]:
+        """Rows of `docs` given their analyses (facet codes and sets assigned as needed)."""
+        codes = self.facet_codes
+        pairs = {pair for doc in docs for pair in facet_pairs(doc)}
+        if pairs - codes.codes.keys():
+            with self._transaction() as cur:  # committed at once: other writers need them
+                codes.assign(cur, pairs)
+        sets = {item for doc in docs for item in value_sets(doc, codes.codes).items()}
+        if sets - codes.sets.keys():
+            with self._transaction() as cur:
+                codes.assign_sets(cur, sets)
+        return [
+            document_row(doc, analysis, codes.codes, codes.sets)
+            for doc, analysis in zip(docs, analyses, strict=True)
+        ]
 
     def index(self, docs: Iterable[SearchDocument]) -> int:
         docs = list(docs)
         latest = {doc.id: doc for doc in docs}  # the last of an id wins
         if not latest:
             return 0
-        rows, words = self._prepare(list(latest.values()))
+        analyses = [analyse(doc) for doc in latest.values()]
+        rows = self._rows(list(latest.values()), analyses)
+        words = {word for analysis in analyses for word in analysis[2]}
         with self._transaction() as cur:
             # One statement, rows in id order: concurrent writers lock rows (and the facet
             # counts, in the trigger) in the same order, so they queue instead of deadlocking.
             cur.execute(upsert(json_rows()), {"rows": Jsonb(rows)})
         with self._transaction() as cur:
-            _add_words(cur, words)
+            add_words(cur, words)
         return len(docs)
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -214,11 +195,12 @@ class PostgresBackend(SearchBackend):
                 cur.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier("search_index", table)))
 
     def rebuild(self, docs: Iterable[SearchDocument]) -> int:
-        """Replace the index with `docs` in one transaction; searches never see it empty."""
+        """Replace the index with `docs` in one transaction; searches never see it empty.
+        Analysis runs in `self.procs` forked processes (search/pg_rebuild.py)."""
         names = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
         seen: set[str] = set()
         words: set[tuple[str, str]] = set()
-        with self._transaction() as cur:
+        with self._transaction() as cur, paused_gc():
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (REBUILD_LOCK,))
             cur.execute("SELECT nextval('search_index.version_seq')")
             params = {"start": cur.fetchone()[0]}
@@ -228,53 +210,12 @@ class PostgresBackend(SearchBackend):
                 ).format(DOCUMENT)
             )
             with cur.copy(sql.SQL("COPY rebuild_staging ({}) FROM STDIN").format(names)) as copy:
-                for batch in _batches(docs, 1000):
-                    batch = [doc for doc in batch if doc.id not in seen]  # the first one wins
-                    seen.update(doc.id for doc in batch)
-                    rows, found = self._prepare(list({doc.id: doc for doc in batch}.values()))
-                    words |= found
-                    for row in rows:
+                for batch, analyses in analysed(unique_batches(docs, seen), self.procs):
+                    for row, analysis in zip(self._rows(batch, analyses), analyses, strict=True):
+                        words |= analysis[2]
                         copy.write_row([row[column] for column in COLUMNS])
-            self._merge(cur, params, words)
+            merge(cur, params, words)
         return len(seen)
-
-    def _merge(self, cur: psycopg.Cursor, params: dict, words: set[tuple[str, str]]) -> None:
-        """Make rebuild_staging the index, keeping what was written since `params["start"]`."""
-        cur.execute("ANALYZE rebuild_staging")
-        # Readers go on reading the old rows; writers wait until this commits.
-        cur.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(DOCUMENT))
-        cur.execute("SET LOCAL search_index.recount = 'later'")
-        cur.execute(
-            sql.SQL(
-                "DELETE FROM {} AS d WHERE d.version < %(start)s "
-                "AND NOT EXISTS (SELECT 1 FROM rebuild_staging AS s WHERE s.id = d.id)"
-            ).format(DOCUMENT),
-            params,
-        )
-        staged = sql.SQL(
-            "rebuild_staging AS s WHERE NOT EXISTS (SELECT 1 FROM search_index.deleted AS t "
-            "WHERE t.id = s.id AND t.version > %(start)s)"
-        )
-        cur.execute(upsert(staged, keep_newer_than=True), params)
-        cur.execute("DELETE FROM search_index.deleted")
-        cur.execute("DELETE FROM search_index.facet_count")
-        cur.execute(
-            sql.SQL(
-                "INSERT INTO search_index.facet_count (code, n) SELECT c, count(*) FROM {} AS d "
-                "CROSS JOIN LATERAL unnest(d.facet_codes) AS c "
-                "WHERE d.state = 'published' AND NOT d.private GROUP BY c"
-            ).format(DOCUMENT)
-        )
-        # Words of documents written meanwhile are newer than `start` and stay.
-        cur.execute("DELETE FROM search_index.vocabulary WHERE version < %(start)s", params)
-        _add_words(cur, words)
-        # Searches scan GIN pending lists entry by entry: merge them into the indexes now.
-        cur.execute(
-            "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index AS i "
-            "JOIN pg_class AS c ON c.oid = i.indexrelid JOIN pg_am AS a ON a.oid = c.relam "
-            "WHERE i.indrelid = 'search_index.document'::regclass AND a.amname = 'gin'"
-        )
-        cur.execute(sql.SQL("ANALYZE {}").format(DOCUMENT))
 
     # Reading -------------------------------------------------------------------------------
 
@@ -325,80 +266,18 @@ class PostgresBackend(SearchBackend):
     ) -> tuple[int, dict[str, dict[str, int]]]:
         """The number of matches and the requested facets, in one pass over the matches."""
         names = list(dict.fromkeys(query.facet_fields))
-        numbers = [0, *(FACET_NUMBERS[name] for name in names)]
-        params = {**params, "numbers": numbers}
         counted: dict[int, int] | None = None
         if "q" not in params and not (query.filters or query.include_private or query.allowed_orgs):
-            # What everyone sees, unfiltered: the counts the triggers keep.
-            cur.execute(
-                "SELECT code, n FROM search_index.facet_count "
-                "WHERE n > 0 AND (code & 15) = ANY(%(numbers)s::int[])",
-                params,
-            )
-            counted = dict(cur.fetchall())
+            counted = public_counts(cur, names)  # what everyone sees, unfiltered
         elif names and "q" in params and not (query.filters or query.include_private):
-            counted = self._complement(cur, query, where, params)
+            counted = count_by_complement(
+                cur, self.facet_codes, query, names, where, params, self.complement_share
+            )
+            self.complement_counts += counted is not None
         if counted is None:
-            source = sql.SQL("{} AS d WHERE {}").format(DOCUMENT, where)
-            if names:
-                cur.execute(facet_counts_sql(source), params)
-            else:
-                cur.execute(sql.SQL("SELECT 0, count(*) FROM {}").format(source), params)
-            counted = dict(cur.fetchall())
+            counted = count_matches(cur, self.facet_codes, names, where, params)
         count = counted.pop(0, 0)
-        unknown = [code // 16 for code in counted if code not in self._values]
-        if unknown:  # values another process added
-            cur.execute(
-                "SELECT id, facet, value FROM search_index.facet_value WHERE id = ANY(%s::int[])",
-                (unknown,),
-            )
-            self._learn(cur.fetchall())
-        facets: dict[str, dict[str, int]] = {name: {} for name in names}
-        for code, n in counted.items():
-            facet, value = self._values[code]
-            facets[facet][value] = n
-        limited = {
-            name: dict(
-                sorted(found.items(), key=lambda item: (-item[1], item[0]))[: query.facet_limit]
-            )
-            for name, found in facets.items()
-        }
-        return count, limited
-
-    def _complement(
-        self, cur: psycopg.Cursor, query: SearchQuery, where: sql.Composed, params: dict
-    ) -> dict[int, int] | None:
-        """Counts (code -> n) of a text query that matches most of what its user may see, as
-        the counts of all visible documents minus those of the visible documents that do not
-        match; None when the planner expects fewer matches. Counting costs per document
-        counted, so this counts the few instead of the many. Exact: the whole-set counts come
-        from the trigger-kept public counts plus the user's own non-public documents, read in
-        the same snapshot."""
-        cur.execute(
-            sql.SQL("EXPLAIN (FORMAT JSON) SELECT FROM {} AS d WHERE {}").format(DOCUMENT, where),
-            params,
-        )
-        expected = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
-        cur.execute("SELECT n FROM search_index.facet_count WHERE code = 0")
-        public = cur.fetchone()
-        if public is None or expected < self.complement_share * public[0]:
-            return None
-        cur.execute(
-            "SELECT code, n FROM search_index.facet_count "
-            "WHERE n > 0 AND (code & 15) = ANY(%(numbers)s::int[])",
-            params,
-        )
-        counts = dict(cur.fetchall())
-        if query.allowed_orgs:
-            cur.execute(facet_counts_sql(beyond_public(query)), params)
-            for code, n in cur.fetchall():
-                counts[code] = counts.get(code, 0) + n
-        visible, _ = where_clause(query, None)
-        cur.execute(facet_counts_sql(unmatched(visible)), params)
-        for code, n in cur.fetchall():
-            counts[code] = counts.get(code, 0) - n
-        self.complement_counts += 1
-        return {code: n for code, n in counts.items() if n > 0 or code == 0}
+        return count, self.facet_codes.label(cur, counted, names, query.facet_limit)
 
     def _page(
         self,
@@ -455,25 +334,3 @@ class PostgresBackend(SearchBackend):
                         modified = modified.replace(tzinfo=None)
                 found[doc_id] = modified
         return found
-
-
-def _add_words(cur: psycopg.Cursor, words: Iterable[tuple[str, str]]) -> None:
-    """Add (kind, word) pairs to the spelling vocabulary, in order (concurrent writers queue)."""
-    ordered = sorted(words)
-    if ordered:
-        cur.execute(
-            "INSERT INTO search_index.vocabulary (kind, word) "
-            'SELECT * FROM unnest(%s::"char"[], %s::text[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING',
-            ([k for k, _ in ordered], [w for _, w in ordered]),
-        )
-
-
-def _batches(docs: Iterable[SearchDocument], size: int) -> Iterator[list[SearchDocument]]:
-    batch: list[SearchDocument] = []
-    for doc in docs:
-        batch.append(doc)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

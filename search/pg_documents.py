@@ -21,7 +21,7 @@ from psycopg import sql
 from search.documents import SearchDocument, SearchQuery
 from search.query import All, Node, Phrase, Term
 from search.thai import SYNONYM_PREFIX, analyze, index_terms, normalise, thai_sort_key
-from search.whoosh_backend import VALUE_GAP
+from search.whoosh_backend import VALUE_GAP, document_fields
 
 #: Title terms are indexed a second time with this prefix (never produced by the analyzer).
 TITLE_PREFIX = "\u2020"
@@ -39,7 +39,10 @@ COLUMNS = dict(
         "data_category:text update_frequency:text high_value:boolean tags:text[] groups:text[] "
         "res_formats:text[] fiscal_years:text[] metadata_created:timestamptz "
         "metadata_modified:timestamptz modified_naive:boolean popularity:bigint "
-        "title_th_key:text title_en_key:text facet_codes:integer[] tsv:tsvector texts:text[]"
+        "title_th_key:text title_en_key:text facet_codes:integer[] tsv:tsvector texts:text[] "
+        "key_organization:integer key_tags:integer key_res_format:integer key_groups:integer "
+        "key_license_id:integer key_fiscal_year:integer key_data_type:integer "
+        "key_data_category:integer key_update_frequency:integer key_high_value:integer"
     ).split()
 )
 
@@ -59,6 +62,11 @@ FILTERS: dict[str, tuple[str, str]] = {
 }
 #: A facet value's code is its facet_value id * 16 + its facet's number; code 0 is "a document".
 FACET_NUMBERS = {name: number for number, name in enumerate(FILTERS, 1)}
+#: Filter/facet name -> the column holding its key: the document's value code for a facet of
+#: one value, the id of its set of value codes (search_index.facet_set) for the others. Facets
+#: are counted by grouping on these integers (see `facet_keys_sql`).
+KEY_COLUMNS = {name: f"key_{name}" for name in FILTERS}
+FACET_NAMES = {number: name for name, number in FACET_NUMBERS.items()}
 DOCUMENT = sql.Identifier("search_index", "document")
 
 
@@ -138,11 +146,38 @@ def facet_pairs(doc: SearchDocument) -> list[tuple[str, str]]:
     return list(dict.fromkeys(pairs))
 
 
+def value_sets(
+    doc: SearchDocument, codes: dict[tuple[str, str], int]
+) -> dict[int, tuple[int, ...]]:
+    """Facet number -> the sorted codes of `doc`'s values, for each facet of many values."""
+    found: dict[int, list[int]] = {
+        FACET_NUMBERS[name]: [] for name, (_, kind) in FILTERS.items() if kind == "many"
+    }
+    for facet, value in facet_pairs(doc):
+        number = FACET_NUMBERS[facet]
+        if number in found:
+            found[number].append(codes[(facet, value)])
+    return {number: tuple(sorted(values)) for number, values in found.items()}
+
+
+Analysis = tuple[str, list[str], set[tuple[str, str]]]
+
+
+def analyse(doc: SearchDocument) -> Analysis:
+    """The costly part of a row, with no database: the tsvector literal, the texts kept for
+    highlighting and the spelling words of `doc`."""
+    fields = document_fields(doc)
+    return tsvector_text(fields), [clean(text) for text in fields["text"]], spelling_words(fields)
+
+
 def document_row(
-    doc: SearchDocument, fields: dict[str, tuple], codes: dict[tuple[str, str], int]
+    doc: SearchDocument,
+    analysis: Analysis,
+    codes: dict[tuple[str, str], int],
+    sets: dict[tuple[int, tuple[int, ...]], int],
 ) -> dict[str, object]:
-    """The table row of `doc` (COLUMNS) as JSON values, given its Whoosh `fields` and the codes
-    of its facet values."""
+    """The table row of `doc` (COLUMNS) as JSON values, given its `analysis`, the codes of its
+    facet values and the ids of its sets of values ((facet number, codes) -> id)."""
     row: dict[str, object] = {"id": clean(doc.id), "state": doc.state, "private": doc.private}
     for attr, kind in FILTERS.values():
         value = getattr(doc, attr)
@@ -150,6 +185,12 @@ def document_row(
             row[attr] = [clean(str(item)) for item in value]
         else:
             row[attr] = value if kind == "bool" else clean(value)
+    pairs = facet_pairs(doc)
+    for facet, value in pairs:
+        if FILTERS[facet][1] != "many":
+            row[KEY_COLUMNS[facet]] = codes[(facet, value)]
+    for number, members in value_sets(doc, codes).items():
+        row[KEY_COLUMNS[FACET_NAMES[number]]] = sets[(number, members)]
     modified = doc.metadata_modified
     row.update(
         metadata_created=_iso(doc.metadata_created),
@@ -158,9 +199,9 @@ def document_row(
         popularity=int(doc.popularity),
         title_th_key=clean(thai_sort_key(doc.title_th or doc.title_en)),
         title_en_key=clean((doc.title_en or doc.title_th).casefold()),
-        facet_codes=[0, *(codes[pair] for pair in facet_pairs(doc))],
-        tsv=tsvector_text(fields),
-        texts=[clean(text) for text in fields["text"]],
+        facet_codes=[0, *(codes[pair] for pair in pairs)],
+        tsv=analysis[0],
+        texts=analysis[1],
     )
     return row
 
@@ -266,14 +307,24 @@ def json_rows() -> sql.Composed:
     return sql.SQL("jsonb_to_recordset(%(rows)s) AS s({})").format(columns)
 
 
-def facet_counts_sql(source: sql.Composable) -> sql.Composed:
-    """Counts of the facet codes of the documents `d` of `source` (a FROM ... WHERE ...), for
-    the facet numbers %(numbers)s (0 counts the documents)."""
-    # unnest in the select list: a lateral unnest costs a function scan per row.
+def facet_keys_sql(source: sql.Composable, names: list[str]) -> sql.Composed:
+    """(facet number, key, count) of the documents `d` of `source` (a FROM ... WHERE ...) for
+    each facet of `names`, and (0, 0, count) for the documents, in one pass: one hash table
+    per facet, fed with an integer per document (no array to unnest)."""
+    if not names:
+        return sql.SQL("SELECT 0, 0, count(*) FROM {}").format(source)
+    keys = [sql.Identifier("d", KEY_COLUMNS[name]) for name in names]
+    # GROUPING() tells which set a row belongs to: bit i (from the right) is 1 when keys[-1-i]
+    # is not grouped in it.
+    which = sql.SQL("GROUPING({})").format(sql.SQL(", ").join(keys))
     return sql.SQL(
-        "SELECT c, count(*) FROM (SELECT unnest(d.facet_codes) AS c FROM {}) AS codes "
-        "WHERE (c & 15) = ANY(%(numbers)s::int[]) GROUP BY c"
-    ).format(source)
+        "SELECT {which}, COALESCE({keys}), count(*) FROM {source} GROUP BY GROUPING SETS ({sets})"
+    ).format(
+        which=which,
+        keys=sql.SQL(", ").join([*keys, sql.SQL("0")]),
+        source=source,
+        sets=sql.SQL(", ").join([*(sql.SQL("({})").format(key) for key in keys), sql.SQL("()")]),
+    )
 
 
 def unmatched(visible: sql.Composable) -> sql.Composed:

@@ -125,8 +125,17 @@ def test_harvest_commands_report_progress_jobs_and_errors(khlang, tmp_path: Path
     result = khlang("harvest", "run", str(config))
     assert result.exit_code == 0, result.output
     assert "budget-2567" in result.output and "rows/s" in result.output
+    assert "datastore" in result.output and "active, 2 rows" in result.output
     jobs = khlang("harvest", "jobs")
     assert jobs.output.count("budget-2567") == 2 and "created 1" in jobs.output
+
+    # Publish now, load the datastore later (a cron job or a worker runs the second command).
+    (tmp_path / "budget.csv").write_text(GOOD.replace('"1,200,000"', '"7"'), encoding="utf-8")
+    deferred = khlang("harvest", "run", str(config), "--defer-datastore")
+    assert deferred.exit_code == 0 and "active," not in deferred.output
+    loaded = khlang("datastore", "load")
+    assert loaded.exit_code == 0 and "Loaded 1 of 1 tables" in loaded.output
+    assert "Loaded 0 of 0 tables" in khlang("datastore", "load").output
 
     (tmp_path / "budget.csv").write_text(
         HEADER + "2567,กองคลัง,แผนงาน,งบผิด,รายการ,abc\n", encoding="utf-8"

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect
 
 from catalog import clock, services
 from catalog.models import HarvestJob
 from catalog.services import Context, NotAuthorized
-from catalog.services.datastore import datastore_search
+from catalog.services.datastore import datastore_search, load_pending
 from catalog.services.harvest import harvest_jobs, harvest_reap, harvest_report, harvest_run
 from harvesters.base import HarvestRecord, RemoteItem, SourceKind, register
 from harvesters.config import HarvestConfig, SourceConfig, load_config
@@ -151,6 +152,88 @@ def test_invalid_file_fails_and_the_published_version_stays_live(
     assert (2, "budget_type", "constraint-error") in found
     assert (2, "amount", "type-error") in found
     assert all(f["message_th"] for f in findings)
+
+
+def test_a_file_the_fast_path_hands_back_is_validated_from_the_final_csv(
+    publisher: Context, tmp_path: Path
+) -> None:
+    # A BOM, then a bad amount: the vectorised path starts writing, gives the file up to the
+    # row-by-row path, and the report must still come from the CSV that is published.
+    bad = (
+        HEADER + '2567,กองคลัง,แผนงาน,งบบุคลากร,เงินเดือน,"1,000"\n2567,กองช่าง,แผนงาน,งบลงทุน,ถนน,abc\n'
+    )
+    (tmp_path / "budget.csv").write_bytes(b"\xef\xbb\xbf" + bad.encode("utf-8"))
+    summary = run(publisher, write_config(tmp_path, BUDGET_SOURCE))
+    assert summary["counts"] == {"failed": 1}
+    (item,) = harvest_report(publisher, summary["id"])["objects"]
+    findings = item["report"]["resources"]["budget.csv"]["validation"]["errors"]
+    assert {(f["source_row"], f["field"], f["type"]) for f in findings} == {
+        (3, "amount", "type-error")
+    }
+    good = GOOD.encode("utf-8")
+    (tmp_path / "budget.csv").write_bytes(b"\xef\xbb\xbf" + good)
+    assert run(publisher, write_config(tmp_path, BUDGET_SOURCE))["counts"] == {"created": 1}
+    (res,) = services.package_show(publisher, "ban-suan-budget-2567")["resources"]
+    assert datastore_search(publisher, res["id"])["total"] == 2
+
+
+def _datastore_table(ctx: Context, resource_id: str) -> tuple[str | None, str | None]:
+    from catalog.models import Resource
+
+    with ctx.catalog.reader() as session:
+        res = session.get(Resource, resource_id)
+        return res.datastore_table, res.datastore_status
+
+
+def test_deferred_datastore_load_keeps_the_old_table_until_the_new_one_is_whole(
+    publisher: Context, tmp_path: Path
+) -> None:
+    (tmp_path / "budget.csv").write_text(GOOD, encoding="utf-8")
+    config = write_config(tmp_path, BUDGET_SOURCE)
+    run(publisher, config, load_datastore=False)
+    (res,) = services.package_show(publisher, "ban-suan-budget-2567")["resources"]
+    assert _datastore_table(publisher, res["id"]) == (None, "pending")
+    with pytest.raises(services.NotFound, match="queued"):
+        datastore_search(publisher, res["id"])
+    (loaded,) = load_pending(publisher.catalog)
+    assert loaded["status"] == "active" and loaded["rows"] == 2
+    first_table, _ = _datastore_table(publisher, res["id"])
+
+    (tmp_path / "budget.csv").write_text(GOOD.replace('"1,200,000"', '"7"'), encoding="utf-8")
+    assert run(publisher, config, load_datastore=False)["counts"] == {"updated": 1}
+    assert _datastore_table(publisher, res["id"]) == (first_table, "pending")
+    assert datastore_search(publisher, res["id"])["records"][0]["amount"] == 1200000.0
+    load_pending(publisher.catalog)
+    second_table, status = _datastore_table(publisher, res["id"])
+    assert status == "active" and second_table != first_table
+    assert datastore_search(publisher, res["id"])["records"][0]["amount"] == 7.0
+    with publisher.catalog.engine.connect() as conn:
+        assert not inspect(conn).has_table(first_table)  # the old table is dropped
+    assert load_pending(publisher.catalog) == []  # nothing left to do
+
+
+def test_a_failed_datastore_load_is_reported_and_the_published_data_stays(
+    publisher: Context, tmp_path: Path
+) -> None:
+    (tmp_path / "budget.csv").write_text(GOOD, encoding="utf-8")
+    config = write_config(tmp_path, BUDGET_SOURCE)
+    run(publisher, config)
+    (res,) = services.package_show(publisher, "ban-suan-budget-2567")["resources"]
+    (tmp_path / "budget.csv").write_text(GOOD.replace('"1,200,000"', '"7"'), encoding="utf-8")
+    run(publisher, config, load_datastore=False)
+    # The normalised file vanishes from storage before its load (a disk or bucket fault).
+    with publisher.catalog.reader() as session:
+        from catalog.models import Resource
+
+        normalised = session.get(Resource, res["id"]).normalised_key
+    publisher.catalog.storage.delete(normalised)
+    (loaded,) = load_pending(publisher.catalog)
+    assert loaded["status"] == "failed"
+    (after,) = services.package_show(publisher, "ban-suan-budget-2567")["resources"]
+    assert after["validation_status"] == "valid"  # the publish stands
+    assert "datastore_error" in after["validation_report"]
+    # Readers keep the previous table rather than nothing.
+    assert datastore_search(publisher, res["id"])["records"][0]["amount"] == 1200000.0
 
 
 def test_personal_data_holds_the_resource_back(publisher: Context, tmp_path: Path) -> None:

@@ -132,6 +132,21 @@ def test_put_bytes_is_put(storage: Storage) -> None:
     assert storage.put_bytes(THAI_CSV) == storage.put(io.BytesIO(THAI_CSV))
 
 
+def test_adopt_stores_a_local_file_as_put_would(storage: Storage, tmp_path: Path) -> None:
+    source = tmp_path / "harvest-work" / "normalised.csv"
+    source.parent.mkdir()
+    source.write_bytes(THAI_CSV)
+    digest = hashlib.sha256(THAI_CSV).hexdigest()
+
+    stored = storage.adopt(source, digest, len(THAI_CSV))
+
+    assert stored == storage.put_bytes(THAI_CSV)  # same key; stored once
+    assert list(storage.iter_keys()) == [stored.key]
+    source.unlink()  # the harvest's work folder is removed afterwards
+    with storage.open(stored.key) as f:
+        assert f.read() == THAI_CSV
+
+
 def test_empty_content_is_an_object(storage: Storage) -> None:
     stored = storage.put_bytes(b"")
     assert stored.size == 0

@@ -302,3 +302,74 @@ def test_the_catalogue_searches_in_postgresql_when_configured(pg_url: str, tmp_p
         assert (report["missing"], report["stale"], report["orphans"]) == ([], [], [])
     finally:
         catalog.close()
+
+
+def test_phrases_match_adjacent_words_only(engines: list[Engine]) -> None:
+    backend = PostgresBackend(engines[0])
+    backend.index(
+        [
+            doc("exact", notes_en="the red fox jumps over the wall"),
+            doc("pairs-apart", notes_en="red fox sleeps and the fox jumps later"),
+            doc("reversed", notes_en="fox red jumps"),
+            doc("two-values", title_en="report red", notes_en="fox jumps"),
+            doc("thai", title_th="โครงการก่อสร้างถนนคอนกรีตเสริมเหล็ก"),
+        ]
+    )
+    assert sorted(ids(backend, '"red fox"')) == ["exact", "pairs-apart"]
+    # Both adjacent pairs are there, but not the three words in a row.
+    assert ids(backend, '"red fox jumps"') == ["exact"]
+    assert sorted(ids(backend, '"red fox" OR "fox red"')) == ["exact", "pairs-apart", "reversed"]
+    assert ids(backend, '"report red fox"') == []  # a phrase never spans two values
+    assert ids(backend, '"ถนนคอนกรีต"') == ["thai"]
+    assert ids(backend, '"คอนกรีตถนน"') == []
+    # Counted with facets like any other query.
+    found = backend.search(SearchQuery(q='"fox jumps"', facet_fields=("organization",)))
+    assert (found.count, found.facets) == (3, {"organization": {"dept-x": 3}})
+
+
+def test_facets_of_many_values_count_each_value(engines: list[Engine]) -> None:
+    writer, reader = PostgresBackend(engines[0]), PostgresBackend(engines[1])
+    writer.index(
+        [
+            doc("a", title_th="ถนน", tags=("น้ำ", "ขยะ"), res_formats=("CSV", "PDF")),
+            doc("b", title_th="ถนน", tags=("ขยะ", "น้ำ"), res_formats=("CSV",)),
+            doc("c", title_th="ถนน", tags=(), fiscal_years=(2566, 2567)),
+            doc("d", title_th="ขยะ", tags=("น้ำ",)),
+        ]
+    )
+    # The reader has never seen these value sets: it learns them from the database.
+    query = SearchQuery(q="ถนน", facet_fields=("tags", "res_format", "fiscal_year"))
+    found = reader.search(query)
+    assert found.count == 3
+    assert found.facets == {
+        "tags": {"ขยะ": 2, "น้ำ": 2},
+        "res_format": {"CSV": 2, "PDF": 1},
+        "fiscal_year": {"2566": 1, "2567": 1},
+    }
+    assert reader.search(replace(query, filters={"tags": ["น้ำ"]})).facets["res_format"] == {
+        "CSV": 2,
+        "PDF": 1,
+    }
+
+
+def test_a_large_rebuild_analyses_in_several_processes_alike(engines: list[Engine]) -> None:
+    docs = [
+        doc(
+            f"d{i:04}",
+            title_th=("ถนนคอนกรีต" if i % 3 else "งบประมาณรายจ่าย") + f" หมู่ที่ {i % 7}",
+            tags=(f"t{i % 5}",),
+            fiscal_years=(2560 + i % 4,),
+        )
+        for i in range(1100)  # three batches: enough to start the worker processes
+    ]
+    docs.append(doc("d0001", title_th="ซ้ำ"))  # the first of an id wins
+    parallel = PostgresBackend(engines[0], procs=2)
+    assert parallel.rebuild(docs) == 1100
+    query = SearchQuery(q='"ถนนคอนกรีต"', facet_fields=("tags", "fiscal_year"), rows=3)
+    found = parallel.search(query)
+    serial = PostgresBackend(engines[1], procs=1)
+    assert serial.rebuild(reversed(docs[:-1])) == 1100
+    assert serial.search(query) == found
+    assert found.count == 733
+    assert sum(found.facets["tags"].values()) == 733
+    assert ids(parallel, "ซ้ำ") == []

@@ -55,6 +55,13 @@ class _ProgressPrinter:
             )
             for error in outcome.errors[:5]:
                 click.echo(f"      ! {error.get('message_en')}", err=True)
+        elif event == "datastore":
+            rate = info["rows"] / max(info["seconds"], 1e-9)
+            click.echo(
+                f"  datastore     {info['name']}  {info['status']}, {info['rows']:,} rows"
+                f" in {info['seconds']:.1f} s ({rate:,.0f} rows/s)",
+                err=True,
+            )
 
 
 def _summary_table(summaries: list[dict[str, Any]]) -> None:
@@ -79,6 +86,11 @@ def _summary_table(summaries: list[dict[str, Any]]) -> None:
 @click.option("--source", "only", multiple=True, help="Run only this source id (repeatable).")
 @click.option("--user", default=None, help="Publish as this user (default: the local operator).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job summaries as JSON.")
+@click.option(
+    "--defer-datastore",
+    is_flag=True,
+    help="Publish only; leave the datastore loads to `khlang datastore load`.",
+)
 @click.pass_obj
 def harvest_run(
     obj: dict[str, Any],
@@ -87,13 +99,21 @@ def harvest_run(
     only: tuple[str, ...],
     user: str | None,
     as_json: bool,
+    defer_datastore: bool,
 ) -> None:
     """Harvest the sources of CONFIG_PATH into the catalogue."""
     from catalog.services.harvest import harvest_run as run
 
     config = _load_config(config_path)
     with service_context(obj, user=user) as ctx:
-        summaries = run(ctx, config, dry_run=dry_run, only=list(only), progress=_ProgressPrinter())
+        summaries = run(
+            ctx,
+            config,
+            dry_run=dry_run,
+            only=list(only),
+            progress=_ProgressPrinter(),
+            load_datastore=not defer_datastore,
+        )
     if as_json:
         print_json(summaries)
     else:
@@ -205,4 +225,22 @@ def export_metadata(
     click.echo(f"Exported {count} datasets")
 
 
-COMMANDS = (harvest, import_metadata, export_metadata)
+@click.group()
+def datastore() -> None:
+    """The datastore: typed tables of harvested tabular resources."""
+
+
+@datastore.command("load")
+@click.pass_obj
+def datastore_load(obj: dict[str, Any]) -> None:
+    """Load the datastore tables still waiting after a harvest (for cron or a worker)."""
+    from catalog.services.datastore import load_pending
+
+    with service_context(obj) as ctx:
+        loaded = load_pending(ctx.catalog, _ProgressPrinter())
+    click.echo(f"Loaded {sum(r['status'] == 'active' for r in loaded)} of {len(loaded)} tables")
+    if any(r["status"] != "active" for r in loaded):
+        sys.exit(2)
+
+
+COMMANDS = (harvest, datastore, import_metadata, export_metadata)

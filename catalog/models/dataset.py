@@ -105,6 +105,8 @@ class Resource(IdMixin, TimestampMixin, Base):
     normalised_key: Mapped[str | None] = mapped_column(String(200))
     datastore_table: Mapped[str | None] = mapped_column(String(63))
     datastore_rows: Mapped[int | None] = mapped_column(BigInteger)
+    # "pending" queues a (re)load after the publish commits; see catalog.services.datastore.
+    datastore_status: Mapped[str | None] = mapped_column(String(20), index=True)
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(20), default="active")
     extras: Mapped[dict] = mapped_column(JSONType, default=dict)

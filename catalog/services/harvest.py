@@ -32,6 +32,7 @@ from catalog.models import (
 from catalog.services import auth
 from catalog.services.context import Context
 from catalog.services.datasets import find_org
+from catalog.services.datastore import load_pending
 from catalog.services.errors import NotFound, ValidationFailed
 from catalog.services.harvest_item import Outcome, error_entry, harvest_item, to_json
 from catalog.services.history import record_activity, snapshot_version
@@ -170,6 +171,7 @@ def harvest_run(
     dry_run: bool = False,
     only: list[str] | None = None,
     progress: Progress | None = None,
+    load_datastore: bool = True,
 ) -> list[dict[str, Any]]:
     """Run the sources of a harvest config; returns one job summary per source.
 
@@ -177,6 +179,8 @@ def harvest_run(
     :param dry_run: fetch, normalise and validate, but publish nothing.
     :param only: run only the sources with these ids.
     :param progress: called as ``progress(event, **info)`` for the CLI's progress display.
+    :param load_datastore: after each source's items are published, load their datastore
+        tables (False leaves them "pending" for `catalog.services.datastore.load_pending`).
     :raises NotAuthorized: the caller may not publish for the config's organisation.
     """
     with ctx.catalog.reader() as session:
@@ -186,13 +190,28 @@ def harvest_run(
         auth.require(ctx, session, "write_dataset", org.id)
         session.expunge(org)
     harvest_reap(ctx)
+    _lean_arrow_memory()
     summaries = []
     for source in config.sources:
         if only and source.id not in only:
             continue
         source_id = _save_source(ctx, org, source, config)
-        summaries.append(_run_source(ctx, org, source, config, source_id, dry_run, progress))
+        summaries.append(
+            _run_source(ctx, org, source, config, source_id, dry_run, progress, load_datastore)
+        )
     return summaries
+
+
+def _lean_arrow_memory() -> None:
+    # pyarrow's default allocator (mimalloc) keeps more freed memory per thread than jemalloc
+    # when preparation, validation and storage allocate on three threads at once: measured
+    # 290 MB against 250 MB peak for a million-row file (bench/harvest.py).
+    import pyarrow as pa
+
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        pass
 
 
 def _run_source(
@@ -203,6 +222,7 @@ def _run_source(
     source_id: str,
     dry_run: bool,
     progress: Progress | None,
+    load_datastore: bool = True,
 ) -> dict[str, Any]:
     from harvesters.base import get_kind
     from harvesters.fetch import make_opener
@@ -236,6 +256,16 @@ def _run_source(
         if gathered_all and source.delete_missing and since is None:
             for outcome in _withdraw_missing(ctx, source_id, seen, dry_run):
                 _record(ctx, job_id, outcome, time.monotonic(), "publish")
+        if load_datastore and not dry_run:
+            for loaded in load_pending(ctx.catalog, notify):
+                if loaded["status"] != "active":
+                    errors.append(
+                        error_entry(
+                            f"The datastore table of {loaded['name']} could not be loaded.",
+                            f"โหลดตารางข้อมูล {loaded['name']} เข้าคลังข้อมูลไม่สำเร็จ",
+                            stage="datastore",
+                        )
+                    )
     except KeyboardInterrupt:
         _finish_job(ctx, job_id, "interrupted", [error_entry("Stopped by the user.", "ผู้ใช้สั่งหยุด")])
         raise

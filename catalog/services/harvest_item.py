@@ -10,7 +10,9 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +25,15 @@ from catalog import clock
 from catalog.models import Dataset, HarvestMap, Organization, Resource
 from catalog.services.context import Context
 from catalog.services.datasets import _apply, _validate_dataset
-from catalog.services.datastore import Loader, table_name
+from catalog.services.datastore import ACTIVE, PENDING
 from catalog.services.errors import ValidationFailed
 from catalog.services.history import record_activity, snapshot_version
 from catalog.services.resources import apply_resource, validate_resource
+from catalog.services.search import warm_up
 from catalog.storage import StoredObject
+from catalog.storage.base import CHUNK_SIZE, key_for_sha256
 from harvesters.base import FileRef, HarvestError, RemoteItem, ResourceRecord
+from harvesters.sink import HashingSink
 
 
 @dataclass
@@ -67,6 +72,66 @@ class _PreparedResource:
     spooled: Path | None = None
     prepared: Any = None
     report: dict[str, Any] = field(default_factory=dict)
+    valid_rows: int = 0
+    normalised: StoredObject | None = None
+    checked: Any = None  # the validation of the CSV made while it was written
+
+
+class _Follower:
+    """Validates the normalised CSV on a worker thread while prepare_table writes it, so the
+    two share the machine's cores instead of running one after the other."""
+
+    def __init__(self, table_schema: Mapping[str, Any]) -> None:
+        self.schema = dict(table_schema)
+        self.done = threading.Event()
+        self.path: Path | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, path: Path) -> None:
+        self.path = path
+        self.thread = threading.Thread(target=self._run, name="khlang-validate", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from harvesters.validate import validate_csv
+
+        try:
+            self.result = validate_csv(self.path, self.schema, follow=self.done)
+        except BaseException as exc:  # the harvest validates again, the usual way
+            self.error = exc
+
+    def finish(self, csv_path: Path | None) -> Any:
+        """Wait for the worker; its result if it validated `csv_path` whole, else None."""
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is None and csv_path is not None and self.path == Path(csv_path):
+            return self.result
+        return None
+
+
+class _Writes:
+    """Storage writes run on a worker thread while the item goes on (hashing is done, so the
+    keys are known at once; what is left is the copy or link and fsync, or an S3 upload)."""
+
+    def __init__(self, storage: Any) -> None:
+        self.storage = storage
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khlang-store")
+        self.futures: list[Future] = []
+
+    def adopt(self, path: Path, sha256: str, size: int) -> StoredObject:
+        self.futures.append(self.pool.submit(self.storage.adopt, path, sha256, size))
+        return StoredObject(key_for_sha256(sha256), sha256, size)
+
+    def wait(self) -> None:
+        """Return when every write is durable; re-raises the first write's error."""
+        for future in self.futures:
+            future.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)  # before the work folder the writes read is removed
 
 
 def harvest_item(
@@ -81,6 +146,7 @@ def harvest_item(
 ) -> Outcome:
     outcome = Outcome(item.remote_id)
     workdir = Path(tempfile.mkdtemp(prefix="khlang-harvest-"))
+    writes = _Writes(ctx.catalog.storage)
     try:
         record = kind.map(item)
         dataset = {**source.defaults, **_template(source), **record.dataset}
@@ -90,7 +156,23 @@ def harvest_item(
         except ValidationFailed as exc:
             errors = [error_entry(f"{k}: {v}", field=k) for k, v in exc.errors.items()]
             raise ItemFailed("failed", errors) from None
-        resources = [_prepare(ctx, res, workdir) for res in record.resources]
+        resources = [_fetch(ctx, res, workdir, writes) for res in record.resources]
+        # Decided on the original bytes, before any preparation: an unchanged source costs
+        # one read of each file.
+        content_hash = _content_hash(clean, resources)
+        with ctx.catalog.reader() as session:
+            mapped = session.scalar(
+                select(HarvestMap).where(
+                    HarvestMap.source_id == source_id, HarvestMap.remote_id == item.remote_id
+                )
+            )
+            mapped_state = session.get(Dataset, mapped.dataset_id).state if mapped else None
+        wanted_state = clean.get("state") or "published"
+        if mapped and mapped.content_hash == content_hash and mapped_state == wanted_state:
+            outcome.status, outcome.dataset_id = "unchanged", mapped.dataset_id
+            return outcome
+        for res in resources:
+            _prepare(res, workdir)
         outcome.report = {"resources": {r.record.name: r.report for r in resources}}
         held = {r.record.name: r.report["pii"] for r in resources if r.report.get("pii")}
         if held:
@@ -108,23 +190,17 @@ def harvest_item(
                 ],
                 outcome.report,
             )
-        content_hash = _content_hash(clean, resources)
-        with ctx.catalog.reader() as session:
-            mapped = session.scalar(
-                select(HarvestMap).where(
-                    HarvestMap.source_id == source_id, HarvestMap.remote_id == item.remote_id
-                )
-            )
-            mapped_state = session.get(Dataset, mapped.dataset_id).state if mapped else None
-        wanted_state = clean.get("state") or "published"
-        if mapped and mapped.content_hash == content_hash and mapped_state == wanted_state:
-            outcome.status, outcome.dataset_id = "unchanged", mapped.dataset_id
-            outcome.rows = sum(_rows(r) for r in resources)
-            return outcome
+        if not dry_run:
+            for res in resources:
+                _store_normalised(ctx, res, writes)
+        outcome.rows = _validate_all(resources, outcome)
         if dry_run:
-            outcome.rows = _validate_only(resources, outcome)
             outcome.status = "would-update" if mapped else "would-create"
             return outcome
+        # The index is updated right after the commit: its analyzer loads while the files
+        # are made durable (only now, so its memory does not add to the tables' peak).
+        warm_up(ctx.catalog)
+        writes.wait()
         outcome.dataset_id, outcome.rows, created = _publish(
             ctx, org, source_id, item.remote_id, clean, resources, content_hash, outcome
         )
@@ -137,6 +213,7 @@ def harvest_item(
         outcome.status = "failed"
         outcome.errors = [error_entry(exc.message, exc.message_th)]
     finally:
+        writes.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return outcome
 
@@ -144,10 +221,6 @@ def harvest_item(
 def _template(source: Any) -> dict[str, Any]:
     template = source.settings.get("dataset") or {}
     return dict(template)
-
-
-def _rows(res: _PreparedResource) -> int:
-    return int(getattr(res.prepared, "rows_written", 0) or 0)
 
 
 def _content_hash(clean: Mapping[str, Any], resources: list[_PreparedResource]) -> str:
@@ -165,30 +238,41 @@ def _opened(path: Path) -> Iterator[BinaryIO]:
         yield stream
 
 
-def _prepare(ctx: Context, res: ResourceRecord, workdir: Path) -> _PreparedResource:
-    """Fetch a resource's file, store the original bytes, and normalise a tabular one."""
+def _fetch(ctx: Context, res: ResourceRecord, workdir: Path, writes: _Writes) -> _PreparedResource:
+    """Fetch a resource's file and store the original bytes."""
     result = _PreparedResource(res)
     if res.file is None:
         return result
     spooled = workdir / f"original-{len(list(workdir.iterdir()))}"
-    _spool(ctx, res.file, spooled)
-    with _opened(spooled) as stream:
-        result.original = ctx.catalog.storage.put(stream)
+    sha256, size = _spool(ctx, res.file, spooled)
+    result.original = writes.adopt(spooled, sha256, size)
     result.spooled = spooled
     result.report["original"] = {"sha256": result.original.sha256, "size": result.original.size}
-    if not res.tabular:
-        return result
+    return result
+
+
+def _prepare(result: _PreparedResource, workdir: Path) -> None:
+    """Normalise a tabular resource's file into the CSV that is validated and published."""
+    res = result.record
+    if result.spooled is None or not res.tabular or res.file is None:
+        return
     from harvesters.prepare import prepare_table
 
-    with _opened(spooled) as stream:
-        prepared = prepare_table(
-            stream,
-            name=res.file.name,
-            fmt=res.read_options.get("format") or res.format,
-            table_schema=dict(res.table_schema or {}),
-            options=res.read_options,
-            workdir=workdir,
-        )
+    follower = _Follower(res.table_schema or {})
+    prepared = None
+    try:
+        with _opened(result.spooled) as stream:
+            prepared = prepare_table(
+                stream,
+                name=res.file.name,
+                fmt=res.read_options.get("format") or res.format,
+                table_schema=dict(res.table_schema or {}),
+                options=res.read_options,
+                workdir=workdir,
+                on_output=follower.start,
+            )
+    finally:
+        result.checked = follower.finish(prepared.csv_path if prepared else None)
     result.prepared = prepared
     result.report.update(_prepared_report(prepared))
     problems = [p for p in prepared.problems if getattr(p, "level", "error") == "error"]
@@ -198,7 +282,19 @@ def _prepare(ctx: Context, res: ResourceRecord, workdir: Path) -> _PreparedResou
             [_problem(p, res.name) for p in problems],
             {"resources": {res.name: result.report}},
         )
-    return result
+
+
+def _store_normalised(ctx: Context, res: _PreparedResource, writes: _Writes) -> None:
+    prepared = res.prepared
+    if prepared is None:
+        return
+    if prepared.csv_sha256:
+        res.normalised = writes.adopt(
+            Path(prepared.csv_path), prepared.csv_sha256, prepared.csv_size
+        )
+    else:
+        with _opened(Path(prepared.csv_path)) as stream:
+            res.normalised = ctx.catalog.storage.put(stream)
 
 
 def _problem(problem: Any, resource: str) -> dict[str, Any]:
@@ -232,7 +328,8 @@ def _prepared_report(prepared: Any) -> dict[str, Any]:
     }
 
 
-def _spool(ctx: Context, ref: FileRef, target: Path) -> None:
+def _spool(ctx: Context, ref: FileRef, target: Path) -> tuple[str, int]:
+    """Copy the file to `target`, hashing it on the way; returns (sha256, size)."""
     from harvesters.fetch import open_location
 
     settings = ctx.catalog.settings
@@ -243,7 +340,13 @@ def _spool(ctx: Context, ref: FileRef, target: Path) -> None:
         ) as stream,
         target.open("wb") as out,
     ):
-        shutil.copyfileobj(stream, out, 1 << 20)
+        sink = HashingSink(out)
+        try:
+            while chunk := stream.read(CHUNK_SIZE):
+                sink.write(chunk)
+        finally:
+            sha256 = sink.close()
+        return sha256, sink.size
 
 
 def _finding_dict(finding: Any, prepared: Any) -> dict[str, Any]:
@@ -263,12 +366,12 @@ def _finding_dict(finding: Any, prepared: Any) -> dict[str, Any]:
     }
 
 
-def _validate(res: _PreparedResource, on_batch: Callable | None) -> tuple[list[dict], int]:
+def _validate(res: _PreparedResource) -> list[dict[str, Any]]:
     from harvesters.validate import validate_csv
 
     try:
-        result = validate_csv(
-            res.prepared.csv_path, dict(res.record.table_schema or {}), on_batch=on_batch
+        result = res.checked or validate_csv(
+            res.prepared.csv_path, dict(res.record.table_schema or {})
         )
     finally:
         # pyarrow's allocator keeps freed pages for reuse; hand them back before the commit
@@ -283,29 +386,31 @@ def _validate(res: _PreparedResource, on_batch: Callable | None) -> tuple[list[d
         "error_count": len(findings),
         "truncated": result.truncated,
     }
-    return findings, result.row_count
+    res.valid_rows = result.row_count
+    return findings
 
 
-def _validate_only(resources: list[_PreparedResource], outcome: Outcome) -> int:
-    rows = 0
-    failed = []
+def _validate_all(resources: list[_PreparedResource], outcome: Outcome) -> int:
+    """Validate every table before anything is written; one invalid table fails the item."""
+    errors = []
     for res in resources:
         if res.prepared is None:
             continue
-        findings, count = _validate(res, None)
-        rows += count
+        findings = _validate(res)
         if findings:
-            failed.append(res.record.name)
-    if failed:
-        raise ItemFailed(
-            "failed",
-            [
-                error_entry(f"Validation failed: {n}", f"ตรวจสอบไม่ผ่าน: {n}", resource=n)
-                for n in failed
-            ],
-            outcome.report,
-        )
-    return rows
+            name = res.record.name
+            errors.append(
+                error_entry(
+                    f"{name}: {len(findings)} validation errors; nothing from this run was "
+                    "published (an earlier version, if any, stays live).",
+                    f"{name}: ตรวจสอบไม่ผ่าน {len(findings)} รายการ ไม่มีการเผยแพร่ข้อมูลจากรอบนี้ "
+                    "(ฉบับที่เผยแพร่ก่อนหน้า ถ้ามี ยังคงใช้งานต่อไป)",
+                    resource=name,
+                )
+            )
+    if errors:
+        raise ItemFailed("failed", errors, outcome.report)
+    return sum(res.valid_rows for res in resources)
 
 
 def _publish(
@@ -318,12 +423,8 @@ def _publish(
     content_hash: str,
     outcome: Outcome,
 ) -> tuple[str, int, bool]:
-    """Write one item in one transaction: dataset, resources, datastore, version, map."""
-    normalised: dict[str, StoredObject] = {}
-    for res in resources:
-        if res.prepared is not None:
-            with _opened(Path(res.prepared.csv_path)) as stream:
-                normalised[res.record.name] = ctx.catalog.storage.put(stream)
+    """Write one item in one transaction: dataset, resources, version, map; queue the datastore."""
+    normalised = {r.record.name: r.normalised for r in resources if r.normalised is not None}
     with ctx.catalog.transaction() as session:
         mapped = session.scalar(
             select(HarvestMap).where(
@@ -377,7 +478,7 @@ def _sync_resources(
     resources: list[_PreparedResource],
     normalised: dict[str, StoredObject],
 ) -> int:
-    """Make the dataset's resources those of the record, matched by name; load datastores."""
+    """Make the dataset's resources those of the record, matched by name."""
     existing = {r.name: r for r in ds.resources if r.state == "active"}
     kept: list[Resource] = []
     rows = 0
@@ -404,28 +505,21 @@ def _sync_resources(
         if res.prepared is not None:
             session.add(row)
             session.flush()
-            row.table_schema = dict(record.table_schema or {})
-            loader = Loader(session.connection(), table_name(row.id), row.table_schema)
-            findings, count = _validate(res, loader.append)
-            if findings:
-                raise ItemFailed(
-                    "failed",
-                    [
-                        error_entry(
-                            f"{record.name}: {len(findings)} validation errors; nothing from "
-                            "this run was published (an earlier version, if any, stays live).",
-                            f"{record.name}: ตรวจสอบไม่ผ่าน {len(findings)} รายการ ไม่มีการเผยแพร่"
-                            "ข้อมูลจากรอบนี้ (ฉบับที่เผยแพร่ก่อนหน้า ถ้ามี ยังคงใช้งานต่อไป)",
-                            resource=record.name,
-                        )
-                    ],
-                )
+            schema = dict(record.table_schema or {})
+            key = normalised[record.name].key
+            loaded = (
+                row.datastore_status == ACTIVE
+                and row.normalised_key == key
+                and row.table_schema == schema
+            )
+            row.table_schema = schema
             row.validation_status = "valid"
             row.validation_report = to_json(res.report)
-            row.normalised_key = normalised[record.name].key
-            row.datastore_table = loader.table.name
-            row.datastore_rows = loader.rows
-            rows += count
+            row.normalised_key = key
+            if not loaded:
+                # Loaded by load_pending after this commit; the old table serves until then.
+                row.datastore_status = PENDING
+            rows += res.valid_rows
         kept.append(row)
     for gone in existing.values():
         gone.state = "deleted"

@@ -7,6 +7,7 @@ the rows, and the next drain (at the next write or start-up) repairs the index.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -122,6 +123,32 @@ def _load(session: Session, ids: list[str]) -> list[Dataset]:
             )
         )
     )
+
+
+_warming: dict[str, threading.Thread] = {}
+
+
+def warm_up(catalog: Catalog) -> threading.Thread:
+    """Load the Thai analyzer (its dictionary takes about half a second) and the backend's
+    modules on a worker thread, so the first indexing after a long step does not wait.
+    Only the first call in a process starts the thread."""
+    backend = catalog.settings.SEARCH_BACKEND
+    if backend in _warming:
+        return _warming[backend]
+
+    def work() -> None:
+        from search.thai import index_terms
+
+        index_terms("งบประมาณรายจ่าย budget")
+        if backend == "postgresql":
+            import search.pg_backend  # noqa: F401
+        else:
+            import search.whoosh_backend  # noqa: F401
+
+    thread = threading.Thread(target=work, name="khlang-search-warm-up", daemon=True)
+    _warming[backend] = thread
+    thread.start()
+    return thread
 
 
 def drain_outbox(catalog: Catalog, limit: int = 10_000) -> int:

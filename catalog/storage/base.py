@@ -12,6 +12,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 #: Bytes read from a caller's stream at a time; memory use of a put does not depend on the size.
@@ -120,6 +121,14 @@ class Storage(ABC):
         :param stream: a binary file-like object, read to its end (not closed).
         :param max_bytes: refuse streams longer than this with :class:`TooLarge`, storing nothing.
         """
+
+    def adopt(self, path: Path, sha256: str, size: int) -> StoredObject:
+        """Store the local file ``path``, whose sha256 and size the caller measured while
+        writing it, so the bytes need not be read and hashed again where the backend can
+        avoid it (a local store links the file in). The file must not change afterwards.
+        """
+        with path.open("rb") as stream:
+            return self.put(stream)
 
     def put_bytes(self, data: bytes) -> StoredObject:
         """Store ``data``; see :meth:`put`."""

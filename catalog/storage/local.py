@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,10 +41,7 @@ class LocalStorage(Storage):
 
     def put(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StoredObject:
         """Store the bytes of ``stream``; see :meth:`Storage.put`."""
-        tmp_dir = self.root / _TMP_DIR
-        tmp_dir.mkdir(exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-", suffix=".part")
-        tmp = Path(tmp_name)
+        fd, tmp = self._temp("put-")
         try:
             with os.fdopen(fd, "wb") as out:
                 hexdigest, size = copy_hashing(stream, out, max_bytes)
@@ -51,18 +49,51 @@ class LocalStorage(Storage):
                 # Without fsync a power cut after the rename can leave the final name pointing
                 # at an empty or partial file on file systems with delayed allocation.
                 os.fsync(out.fileno())
-            stored = StoredObject(key_for_sha256(hexdigest), hexdigest, size)
-            final = self.root / stored.key
-            if final.is_file() and final.stat().st_size == size:
-                tmp.unlink()
-                return stored
-            # mkstemp makes the file private to us; a stored object is readable like any upload.
-            tmp.chmod(0o644)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
+            return self._place(tmp, StoredObject(key_for_sha256(hexdigest), hexdigest, size))
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def adopt(self, path: Path, sha256: str, size: int) -> StoredObject:
+        """Link (or, across file systems, copy) the file in; see :meth:`Storage.adopt`."""
+        stored = StoredObject(key_for_sha256(sha256), sha256, size)
+        if self._holds(stored):
+            return stored
+        fd, tmp = self._temp("adopt-")
+        os.close(fd)
+        try:
+            tmp.unlink()
+            try:
+                os.link(path, tmp)
+            except OSError:  # another file system, or links not allowed
+                shutil.copyfile(path, tmp)
+            with tmp.open("rb") as written:
+                os.fsync(written.fileno())
+            return self._place(tmp, stored)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def _temp(self, prefix: str) -> tuple[int, Path]:
+        tmp_dir = self.root / _TMP_DIR
+        tmp_dir.mkdir(exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=tmp_dir, prefix=prefix, suffix=".part")
+        return fd, Path(name)
+
+    def _holds(self, stored: StoredObject) -> bool:
+        final = self.root / stored.key
+        return final.is_file() and final.stat().st_size == stored.size
+
+    def _place(self, tmp: Path, stored: StoredObject) -> StoredObject:
+        """Rename the durable temporary file to its key (dropping it if the key is stored)."""
+        final = self.root / stored.key
+        if self._holds(stored):
+            tmp.unlink()
+            return stored
+        # mkstemp makes the file private to us; a stored object is readable like any upload.
+        tmp.chmod(0o644)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
         _fsync_dir(final.parent)
         return stored
 
