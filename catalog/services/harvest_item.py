@@ -200,9 +200,8 @@ def harvest_item(
         # The index is updated right after the commit: its analyzer loads while the files
         # are made durable (only now, so its memory does not add to the tables' peak).
         warm_up(ctx.catalog)
-        writes.wait()
         outcome.dataset_id, outcome.rows, created = _publish(
-            ctx, org, source_id, item.remote_id, clean, resources, content_hash, outcome
+            ctx, org, source_id, item.remote_id, clean, resources, content_hash, writes
         )
         outcome.status = "created" if created else "updated"
     except ItemFailed as stop:
@@ -421,7 +420,7 @@ def _publish(
     clean: dict[str, Any],
     resources: list[_PreparedResource],
     content_hash: str,
-    outcome: Outcome,
+    writes: _Writes,
 ) -> tuple[str, int, bool]:
     """Write one item in one transaction: dataset, resources, version, map; queue the datastore."""
     normalised = {r.record.name: r.normalised for r in resources if r.normalised is not None}
@@ -468,6 +467,8 @@ def _publish(
             session.add(mapped)
         mapped.content_hash = content_hash
         mapped.last_seen = clock.utcnow()
+        # The rows may be written while the files reach the disk, but not committed before.
+        writes.wait()
         return ds.id, rows, created
 
 
