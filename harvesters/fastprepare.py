@@ -61,7 +61,8 @@ from harvesters.prepare import (
     text_of,
 )
 from harvesters.readers import EXTENSIONS, Problem, TableRows, guess_format
-from harvesters.sink import HashingSink
+from harvesters.sink import HashingSink, Worker
+from harvesters.validate import TableChecker
 
 __all__ = ["can_prepare_fast", "try_prepare_fast"]
 
@@ -79,6 +80,8 @@ _ENCODINGS: Mapping[Any, str | None] = {
 # of a run is ~100 MB above the imports.
 READ_BLOCK = 512 << 10
 GROUP_ROWS = 8192
+#: Groups of rows waiting for validation on the checking thread (bounds its lag and memory).
+CHECK_QUEUE = 4
 CACHE_LIMIT = 100_000  # distinct values remembered per column
 WIDTH_SCAN = 10_000  # records read past the header for one that is not an empty line
 
@@ -135,7 +138,7 @@ def try_prepare_fast(
     table_schema: Mapping[str, Any],
     options: Mapping[str, Any],
     workdir: Path,
-    on_output: Callable[[Path], None] | None = None,
+    validate: bool = False,
 ) -> PreparedTable | None:
     """The fast path alone: what prepare_table would return (the stream is then closed), or
     None with the stream back where it was, when the file needs the row-by-row path.
@@ -148,7 +151,7 @@ def try_prepare_fast(
         return None
     start = stream.tell()
     job = _Job(stream, name, "\t" if fmt == "tsv" else ",", table_schema, options, workdir)
-    job.on_output = on_output
+    job.validate = validate
     try:
         prepared = job.run()
     except (_Fallback, pa.ArrowInvalid, csv.Error, UnicodeDecodeError):
@@ -252,6 +255,16 @@ def _quoted(text: pa.Array) -> pa.Array:
         return text
     doubled = pc.replace_substring(text, '"', '""')
     return pc.if_else(needs, pc.binary_join_element_wise('"', doubled, '"', ""), text)
+
+
+def _unquoted(field: pa.Array) -> pa.Array:
+    """The text of CSV fields as _quote/_quoted wrote them (only quoted fields start with a
+    double quote: any text holding one is quoted)."""
+    quoted = pc.starts_with(field, '"')
+    if not quoted.true_count:
+        return field
+    inner = pc.replace_substring(pc.utf8_slice_codeunits(field, 1, -1), '""', '"')
+    return pc.if_else(quoted, inner, field)
 
 
 @dataclass(frozen=True)
@@ -453,7 +466,9 @@ class _Job:
         self.blank = 0
         self.pii_rows = array("I")  # source row of each PDPA candidate row, in order
         self.flags: dict[str, tuple[bool, bool, bool]] = {}  # cell text -> _cell_flags
-        self.on_output: Callable[[Path], None] | None = None
+        self.validate = False
+        self.checker: TableChecker | None = None
+        self.checking: Worker | None = None
 
     def discard(self) -> None:
         if self.out_path is not None:
@@ -501,8 +516,9 @@ class _Job:
         prefix = _stem(self.name) + "-"
         handle, out = tempfile.mkstemp(prefix=prefix, suffix=".csv", dir=self.workdir)
         self.out_path = Path(out)
-        if self.on_output is not None:
-            self.on_output(self.out_path)
+        if self.validate:
+            self.checker = TableChecker(dict(self.schema), plan.names)
+            self.checking = Worker("khlang-check", CHECK_QUEUE)
         with os.fdopen(handle, "wb") as out:
             # Hashed as it is written, so storing it needs no second read (Storage.adopt).
             self.out = HashingSink(out)
@@ -512,7 +528,11 @@ class _Job:
                 self.out.write(line.getvalue().encode("utf-8"))
                 found = scan_rows(self._data(head, header.data_start), allowed=allowed, start=0)
             finally:
-                sha256 = self.out.close()
+                try:
+                    if self.checking is not None:
+                        self.checking.close()
+                finally:
+                    sha256 = self.out.close()
         return PreparedTable(
             csv_path=self.out_path,
             fields=plan.names,
@@ -531,6 +551,7 @@ class _Job:
             sheet=None,
             csv_sha256=sha256,
             csv_size=self.out.size,
+            checked=self.checker.result() if self.checker is not None else None,
         )
 
     def _pii(self, found: PiiReport) -> PiiReport:
@@ -690,7 +711,9 @@ class _Job:
                     scan = block.scan(i if indices is None else indices[i].as_py())
                     if col.finds(scan):  # the vectorised pattern is only a superset
                         candidates.setdefault(i, {})[col.position] = (col.name, scan)
-        fields += self._overflow(encoded)
+        overflow = self._overflow(encoded)
+        check = self._check(fields, bool(overflow)) if self.checker is not None else None
+        fields += overflow
         if len(self.columns) == 1:  # csv.writer quotes a record's only field when it is empty
             alone = pc.equal(fields[0], "")
             if len(fields) > 1:
@@ -703,11 +726,37 @@ class _Job:
         if lines.offset:
             lines = pa.concat_arrays([lines])
         self.out.write(memoryview(lines.buffers()[2])[:size])
+        if check is not None and self.checking is not None:
+            self.checking.submit(check)
         self.row_map.extend(rows)
         for i in sorted(candidates):
             found = candidates[i]
             self.pii_rows.append(rows[i])
             yield {found[p][0]: found[p][1] for p in sorted(found)}
+
+    def _check(self, fields: list[pa.Array], overflow: bool) -> Callable[[], None] | None:
+        """The validation of the rows as a CSV reader will read them back (the fields
+        unquoted), to run on the checking thread. Rows with cells beyond the header, or a CR
+        that csv.writer leaves unquoted, read back otherwise: then the caller validates the
+        file instead."""
+        if overflow:
+            self.checker = None
+            return None
+        checker = self.checker
+
+        def check() -> None:
+            if self.checker is None:
+                return
+            cells = [_unquoted(f) for f in fields]
+            if not _quotes_cr() and any(pc.any(pc.match_substring(c, "\r")).as_py() for c in cells):
+                self.checker = None
+                return
+            try:
+                checker.check_cells(cells)
+            except Exception:  # the file is validated afterwards instead, never skipped
+                self.checker = None
+
+        return check
 
     def _overflow(self, encoded: list) -> list[pa.Array]:
         """Cells beyond the header as written, null past the last one that is not blank in

@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import chain, islice
@@ -91,6 +91,8 @@ class PreparedTable:
     #: sha256 and size of the CSV when the writer hashed it on the way (the vectorised path).
     csv_sha256: str | None = None
     csv_size: int | None = None
+    #: validate_csv's result for the CSV, when prepare_table was asked to validate and could.
+    checked: Any = None
 
     @property
     def ok(self) -> bool:
@@ -319,7 +321,7 @@ def prepare_table(
     table_schema: Mapping[str, Any],
     options: Mapping[str, Any],
     workdir: Path,
-    on_output: Callable[[Path], None] | None = None,
+    validate: bool = False,
 ) -> PreparedTable:
     """Write ``stream`` (a CSV, TSV, XLSX or JSON array file) as a normalised UTF-8 CSV in
     ``workdir``, ready for :func:`harvesters.validate.validate_csv`. The stream is read to the
@@ -333,9 +335,8 @@ def prepare_table(
         the column), ``extra_columns`` (keep or drop), ``pii`` ({allow: [...], mask: [...]},
         CSV column names), ``json_path`` (dotted path of the array in a JSON document),
         ``max_json_bytes``.
-    :param on_output: called with the CSV's path as soon as the vectorised path starts
-        writing it, so a reader can follow the file as it grows (the harvest validates it
-        meanwhile). The returned table's ``csv_path`` may still differ, when that path gave up.
+    :param validate: also validate the rows against ``table_schema`` as they are written, when
+        the vectorised path can (``checked`` of the result; else None: validate the file).
     :raises HarvestError: when the file cannot be read at all (encoding, corrupt XLSX, bad
         JSON, not an array), naming the file and the row or offset when known.
     """
@@ -352,7 +353,7 @@ def prepare_table(
             table_schema=table_schema,
             options=options,
             workdir=workdir,
-            on_output=on_output,
+            validate=validate,
         )
         if done is not None:
             stream.close()

@@ -32,11 +32,10 @@ from __future__ import annotations
 import csv
 import io
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -72,66 +71,17 @@ class _Batch:
     extra: list[tuple[int, int, str]] = field(default_factory=list)  # (offset, position, cell)
 
 
-class _Following(io.RawIOBase):
-    """Reads a file another thread is still writing: at its end, waits for more bytes until
-    `done` is set (after the writer closed it)."""
-
-    def __init__(self, path: Path, done: threading.Event) -> None:
-        super().__init__()
-        self._file = path.open("rb", buffering=0)
-        self._done = done
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readinto(self, buffer: Any) -> int:
-        while True:
-            n = self._file.readinto(buffer)
-            if n:
-                return n
-            if self._done.is_set():
-                # the last bytes may have landed between that read and the check
-                return self._file.readinto(buffer) or 0
-            self._done.wait(0.002)
-
-    def skip(self, count: int) -> None:
-        """Move on `count` bytes, waiting for them to be written."""
-        while count > 0:
-            data = self.read(min(count, 1 << 20))
-            if not data:
-                return
-            count -= len(data)
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
-def _open(path: Path, follow: threading.Event | None, offset: int = 0) -> BinaryIO:
-    """The file for reading from `offset`; followed as it grows when `follow` is given."""
-    if follow is None:
-        handle = path.open("rb")
-        handle.seek(offset)
-        return handle
-    raw = _Following(path, follow)
-    raw.skip(offset)
-    return io.BufferedReader(raw, 1 << 20)
-
-
 class _Stop(Exception):
     """pyarrow cannot go on exactly; Python's csv takes over at the first unchecked row."""
 
 
-def _read_header(path: Path, follow: threading.Event | None) -> tuple[list[str] | None, int]:
+def _read_header(path: Path) -> tuple[list[str] | None, int]:
     """Read the header record as frictionless does; return (labels, byte offset of data).
 
     labels is None for an empty file and [] for a blank first line.
     """
     consumed = 0
-    with _open(path, follow) as handle:
+    with path.open("rb") as handle:
 
         def lines() -> Iterator[str]:
             nonlocal consumed
@@ -145,11 +95,9 @@ def _read_header(path: Path, follow: threading.Event | None) -> tuple[list[str] 
     return labels, consumed
 
 
-def _arrow_batches(
-    path: Path, offset: int, width: int, block_size: int, follow: threading.Event | None
-) -> Iterator[_Batch]:
+def _arrow_batches(path: Path, offset: int, width: int, block_size: int) -> Iterator[_Batch]:
     """Batches read by pyarrow; raise _Stop where Python's csv must take over."""
-    if follow is None and offset >= os.path.getsize(path):
+    if offset >= os.path.getsize(path):
         return
     ragged: list[bool] = []
 
@@ -158,20 +106,12 @@ def _arrow_batches(
         return "skip"
 
     names = [f"c{i}" for i in range(width)]
-    if follow is None:
-        source: Any = pa.OSFile(str(path))
-        source.seek(offset)
-    else:
-        source = _open(path, follow, offset)
-        if not source.peek(1):
-            source.close()
-            return
+    source = pa.OSFile(str(path))
+    source.seek(offset)
     try:
         reader = pcsv.open_csv(
             source,
-            read_options=pcsv.ReadOptions(
-                column_names=names, block_size=block_size, use_threads=False
-            ),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=block_size),
             parse_options=pcsv.ParseOptions(
                 newlines_in_values=True,
                 ignore_empty_lines=False,
@@ -201,10 +141,11 @@ def _arrow_batches(
 
 
 def _python_batches(
-    path: Path, offset: int, width: int, skip: int, batch_rows: int, follow: threading.Event | None
+    path: Path, offset: int, width: int, skip: int, batch_rows: int
 ) -> Iterator[_Batch]:
     """Batches read by Python's csv module (exact for any shape), after ``skip`` rows."""
-    with _open(path, follow, offset) as raw:
+    with path.open("rb") as raw:
+        raw.seek(offset)
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         reader = csv.reader(text)
         for _ in range(skip):
@@ -403,6 +344,73 @@ class _Rows:
 # Entry point ----------------------------------------------------------------------------------
 
 
+def _supported_rules(schema: dict[str, Any]) -> TableRules:
+    rules = table_rules(schema)
+    if rules.fields_match != "exact" or rules.foreign_keys:
+        raise ValueError("fieldsMatch other than 'exact' and foreignKeys are not supported")
+    return rules
+
+
+class TableChecker:
+    """Checks a table's rows against a Table Schema as they come, with the findings
+    frictionless' ``validate()`` would report: the state of :func:`validate_csv`, which feeds
+    it from a CSV file, and of ``prepare_table``, which feeds it the cells it writes.
+
+    :param labels: the header of the table.
+    :param limit_errors: keep at most this many findings (None: all); rows are still counted.
+    :param on_batch: see :func:`validate_csv`.
+    :raises ValueError: for an invalid schema, or one using ``fieldsMatch`` other than
+        ``exact`` or ``foreignKeys``.
+    """
+
+    def __init__(
+        self,
+        schema: dict[str, Any],
+        labels: list[str],
+        *,
+        limit_errors: int | None = DEFAULT_LIMIT_ERRORS,
+        on_batch: BatchCallback | None = None,
+    ) -> None:
+        rules = _supported_rules(schema)
+        self.output = arrow_schema(schema)
+        self.findings: list[Finding] = _header_findings(labels, rules) if labels else []
+        self.fields = _expected_fields(labels, rules)
+        self.width = len(self.fields)
+        self.row_count = 0
+        self.truncated = False
+        self._rows = _Rows(self.fields, rules, on_batch is not None)
+        self._limit = limit_errors or None
+        self._on_batch = on_batch
+        self._positions = {f.name: i for i, f in enumerate(self.fields) if i < len(rules.fields)}
+        # pyarrow cannot tell a blank line from a row of empty cells; that matters only when
+        # "" is not a missing value, so then Python's csv reads the whole file.
+        self.blank_is_missing = self.width > 0 and all("" in f.missing_values for f in self.fields)
+
+    def check(self, batch: _Batch) -> None:
+        """Check the next rows (a batch of whole rows, in order)."""
+        n = len(batch.columns[0]) if batch.columns else 0
+        self.row_count += n
+        found, typed = self._rows.check(batch, findings=not self.truncated)
+        if not self.truncated:
+            self.findings += found
+            if self._limit is not None and len(self.findings) >= self._limit:
+                self.findings, self.truncated = self.findings[: self._limit], True
+        if self._on_batch is not None:
+            arrays = [
+                typed[self._positions[f.name]] if f.name in self._positions else pa.nulls(n, f.type)
+                for f in self.output
+            ]
+            self._on_batch(pa.RecordBatch.from_arrays(arrays, schema=self.output))
+
+    def check_cells(self, columns: list[pa.Array]) -> None:
+        """Check the next rows given as one string array per column (a row of the header's
+        width each, as a CSV reader would give them)."""
+        self.check(_Batch(self.row_count + 2, columns, [None] * self.width))
+
+    def result(self) -> ValidationResult:
+        return ValidationResult(self.findings, self.row_count, self.truncated)
+
+
 def validate_csv(
     path: str | Path,
     schema: dict[str, Any],
@@ -410,7 +418,6 @@ def validate_csv(
     limit_errors: int | None = DEFAULT_LIMIT_ERRORS,
     on_batch: BatchCallback | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
-    follow: threading.Event | None = None,
 ) -> ValidationResult:
     """Validate a normalised UTF-8 CSV file (comma, double quotes, header row) against a
     Table Schema, with the findings frictionless' ``validate()`` would report.
@@ -423,66 +430,33 @@ def validate_csv(
         cells of a bad type or blank are null, the schema's columns absent from the file are
         all null, extra columns are dropped.
     :param block_size: bytes per block read by pyarrow (bounds memory).
-    :param follow: the file is still being written by another thread; read on as it grows
-        until this event is set (after the writer closed the file).
     :raises ValueError: for an invalid schema, or one using ``fieldsMatch`` other than
         ``exact`` or ``foreignKeys``.
     """
     path = Path(path)
-    rules = table_rules(schema)
-    if rules.fields_match != "exact" or rules.foreign_keys:
-        raise ValueError("fieldsMatch other than 'exact' and foreignKeys are not supported")
-    output = arrow_schema(schema)
-    findings: list[Finding] = []
+    _supported_rules(schema)  # a bad schema is refused before the file is read
     try:
-        labels, offset = _read_header(path, follow)
+        labels, offset = _read_header(path)
     except UnicodeDecodeError as exc:
         return ValidationResult([make_finding("encoding-error", None, note=str(exc))], 0, False)
     if labels is None:
         source = make_finding("source-error", None, note="the source is empty")
         return ValidationResult([source], 0, False)
-    findings += _header_findings(labels, rules) if labels else []
-    fields = _expected_fields(labels, rules)
-    rows = _Rows(fields, rules, on_batch is not None)
-    width = len(fields)
-    row_count = 0
-    truncated = False
-    limit = limit_errors or None
-    positions = {f.name: i for i, f in enumerate(fields) if i < len(rules.fields)}
-
-    def consume(batch: _Batch) -> None:
-        nonlocal row_count, truncated, findings
-        n = len(batch.columns[0]) if batch.columns else 0
-        row_count += n
-        found, typed = rows.check(batch, findings=not truncated)
-        if not truncated:
-            findings += found
-            if limit is not None and len(findings) >= limit:
-                findings, truncated = findings[:limit], True
-        if on_batch is not None:
-            arrays = [
-                typed[positions[f.name]] if f.name in positions else pa.nulls(n, f.type)
-                for f in output
-            ]
-            on_batch(pa.RecordBatch.from_arrays(arrays, schema=output))
-
-    # pyarrow cannot tell a blank line from a row of empty cells; that matters only when
-    # "" is not a missing value, so then Python's csv reads the whole file.
-    blank_is_missing = all("" in f.missing_values for f in fields)
+    checker = TableChecker(schema, labels, limit_errors=limit_errors, on_batch=on_batch)
     done = 0
     try:
-        if blank_is_missing and width > 0:
-            for batch in _arrow_batches(path, offset, width, block_size, follow):
-                consume(batch)
-                done = row_count
+        if checker.blank_is_missing:
+            for batch in _arrow_batches(path, offset, checker.width, block_size):
+                checker.check(batch)
+                done = checker.row_count
     except _Stop:
         pass
     else:
-        if blank_is_missing and width > 0:
-            return ValidationResult(findings, row_count, truncated)
+        if checker.blank_is_missing:
+            return checker.result()
     try:
-        for batch in _python_batches(path, offset, width, done, 20_000, follow):
-            consume(batch)
+        for batch in _python_batches(path, offset, checker.width, done, batch_rows=20_000):
+            checker.check(batch)
     except UnicodeDecodeError as exc:
-        findings.append(make_finding("encoding-error", None, note=str(exc)))
-    return ValidationResult(findings, row_count, truncated)
+        checker.findings.append(make_finding("encoding-error", None, note=str(exc)))
+    return checker.result()

@@ -23,6 +23,7 @@ import pytest
 from harvesters.base import HarvestError
 from harvesters.fastprepare import can_prepare_fast, try_prepare_fast
 from harvesters.prepare import PreparedTable, prepare_table
+from harvesters.validate import validate_csv
 from schemas.tables import load_table_schema
 from tests.realdata import REAL
 from tests.servers import unavailable
@@ -55,8 +56,16 @@ def prepare_both(
     if isinstance(schema, str):
         schema = load_table_schema(schema)
     kwargs = {"name": name, "fmt": None, "table_schema": schema, "options": options}
-    fast = try_prepare_fast(io.BytesIO(raw), workdir=tmp_path, **kwargs)
+    fast = try_prepare_fast(io.BytesIO(raw), workdir=tmp_path, validate=True, **kwargs)
     slow = prepare_table(io.BufferedReader(Unseekable(raw)), workdir=tmp_path, **kwargs)
+    if fast is not None and fast.checked is not None:
+        # validated on the way: the same findings as validating the file it wrote
+        on_file = validate_csv(fast.csv_path, schema)
+        assert fast.checked.findings == on_file.findings
+        assert (fast.checked.row_count, fast.checked.truncated) == (
+            on_file.row_count,
+            on_file.truncated,
+        )
     return fast, slow
 
 
@@ -67,6 +76,7 @@ def assert_same(fast: PreparedTable | None, slow: PreparedTable) -> None:
     for name in COMPARED:
         assert getattr(fast, name) == getattr(slow, name), name
     assert fast.pii.as_list() == slow.pii.as_list()  # same order too
+    assert slow.checked is None  # only when asked
 
 
 # -- generated raw files ------------------------------------------------------------------------
@@ -226,6 +236,10 @@ def test_generated_raw_files_are_prepared_as_prepare_table_does(
 
     assert_same(fast, slow)
     assert slow.rows_written > 0 and slow.totals_rows and slow.blank_rows
+    # Cells beyond the header read back as extra cells: then the file is validated instead.
+    assert (fast.checked is None) == (bool(shape.get("extra_width")) and not options)
+    if fast.checked is not None and schema == "budget":
+        assert fast.checked.findings  # the generated quirks include invalid values
 
 
 def test_the_generated_files_hold_the_quirks_they_are_meant_to(tmp_path: Path) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import datetime
 import random
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -286,54 +284,6 @@ def test_random_tables_match_frictionless(tmp_path: Path, name: str, header: str
         assert got == expected, (name, header, seed)
         assert len(expected) > 50  # the generator does inject errors
         assert validate_csv(path, schema, limit_errors=None).findings == expected
-
-
-def _write_slowly(data: bytes, target: Path, done: threading.Event, seed: int) -> None:
-    """Write `data` in random pieces (records cut anywhere), then close and set `done`."""
-    chunks = random.Random(seed)
-    with target.open("wb") as out:
-        at = 0
-        while at < len(data):
-            step = chunks.randint(1, 5000)
-            out.write(data[at : at + step])
-            out.flush()
-            at += step
-            time.sleep(0.0005)
-    done.set()
-
-
-@pytest.mark.parametrize("name", sorted(SCHEMAS))
-def test_a_file_still_being_written_is_validated_as_the_whole_file(
-    tmp_path: Path, name: str
-) -> None:
-    schema = SCHEMAS[name]
-    whole = write_csv(tmp_path / "whole.csv", random_table(schema, 300, 7, "exact"))
-    expected = validate_csv(whole, schema, limit_errors=None, block_size=SMALL_BLOCKS)
-    growing = tmp_path / "growing.csv"
-    growing.touch()
-    done = threading.Event()
-    writer = threading.Thread(
-        target=_write_slowly, args=(whole.read_bytes(), growing, done, len(name))
-    )
-    batches: list[pa.RecordBatch] = []
-    writer.start()
-    got = validate_csv(
-        growing,
-        schema,
-        limit_errors=None,
-        block_size=SMALL_BLOCKS,
-        follow=done,
-        on_batch=batches.append,
-    )
-    writer.join()
-    assert got.findings == expected.findings and got.row_count == expected.row_count == 300
-    assert len(expected.findings) > 50
-    typed: list[pa.RecordBatch] = []
-    validate_csv(whole, schema, limit_errors=None, block_size=SMALL_BLOCKS, on_batch=typed.append)
-    # compared as text: the tables hold NaN, which is never equal to itself
-    assert str(pa.Table.from_batches(batches).to_pylist()) == str(
-        pa.Table.from_batches(typed).to_pylist()
-    )
 
 
 # Behaviour around the edges -----------------------------------------------------------------

@@ -10,7 +10,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -74,42 +73,7 @@ class _PreparedResource:
     report: dict[str, Any] = field(default_factory=dict)
     valid_rows: int = 0
     normalised: StoredObject | None = None
-    checked: Any = None  # the validation of the CSV made while it was written
-
-
-class _Follower:
-    """Validates the normalised CSV on a worker thread while prepare_table writes it, so the
-    two share the machine's cores instead of running one after the other."""
-
-    def __init__(self, table_schema: Mapping[str, Any]) -> None:
-        self.schema = dict(table_schema)
-        self.done = threading.Event()
-        self.path: Path | None = None
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-
-    def start(self, path: Path) -> None:
-        self.path = path
-        self.thread = threading.Thread(target=self._run, name="khlang-validate", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        from harvesters.validate import validate_csv
-
-        try:
-            self.result = validate_csv(self.path, self.schema, follow=self.done)
-        except BaseException as exc:  # the harvest validates again, the usual way
-            self.error = exc
-
-    def finish(self, csv_path: Path | None) -> Any:
-        """Wait for the worker; its result if it validated `csv_path` whole, else None."""
-        self.done.set()
-        if self.thread is not None:
-            self.thread.join()
-        if self.error is None and csv_path is not None and self.path == Path(csv_path):
-            return self.result
-        return None
+    checked: Any = None  # the CSV's validation, when prepare_table made it on the way
 
 
 class _Writes:
@@ -257,21 +221,17 @@ def _prepare(result: _PreparedResource, workdir: Path) -> None:
         return
     from harvesters.prepare import prepare_table
 
-    follower = _Follower(res.table_schema or {})
-    prepared = None
-    try:
-        with _opened(result.spooled) as stream:
-            prepared = prepare_table(
-                stream,
-                name=res.file.name,
-                fmt=res.read_options.get("format") or res.format,
-                table_schema=dict(res.table_schema or {}),
-                options=res.read_options,
-                workdir=workdir,
-                on_output=follower.start,
-            )
-    finally:
-        result.checked = follower.finish(prepared.csv_path if prepared else None)
+    with _opened(result.spooled) as stream:
+        prepared = prepare_table(
+            stream,
+            name=res.file.name,
+            fmt=res.read_options.get("format") or res.format,
+            table_schema=dict(res.table_schema or {}),
+            options=res.read_options,
+            workdir=workdir,
+            validate=True,
+        )
+    result.checked = prepared.checked
     result.prepared = prepared
     result.report.update(_prepared_report(prepared))
     problems = [p for p in prepared.problems if getattr(p, "level", "error") == "error"]
