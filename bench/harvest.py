@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -258,6 +259,9 @@ def run(rows: int, frictionless_rows: int, slow_rows: int, prepare: str, workdir
     raw = workdir / f"budget_raw_{rows}.csv"
     if not raw.exists():
         write_budget_csv(raw, rows, raw=True)
+    # The generated 650 MB would otherwise still be going to disk during the harvest, and
+    # the harvest's own fsyncs would wait behind it.
+    os.sync()
     figures = {"harvest": _spawn("harvest", str(raw), prepare)}
     # ru_maxrss of the children waited for so far: only the harvest child yet
     figures["harvest"]["children_rss_mb"] = (
