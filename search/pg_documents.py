@@ -85,6 +85,7 @@ def _english_words(text: str) -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=262144)
 def lexeme(term: str) -> str:
     """`term` quoted for a tsvector or tsquery literal (cut to PostgreSQL's length limit)."""
     if len(term) * 4 > MAX_LEXEME_BYTES:
@@ -101,10 +102,14 @@ def tsvector_text(fields: dict[str, tuple[str, ...]]) -> str:
             if not text:
                 continue
             pairs, last = _terms(text)
+            title = weight == "A"
             for pos, term in pairs:
                 at = f"{min(base + pos, MAX_POSITION)}{weight}"
-                for key in (term, TITLE_PREFIX + term) if weight == "A" else (term,):
-                    found = positions.setdefault(key, [])
+                found = positions.setdefault(term, [])
+                if len(found) < MAX_POSITIONS:
+                    found.append(at)
+                if title:
+                    found = positions.setdefault(TITLE_PREFIX + term, [])
                     if len(found) < MAX_POSITIONS:
                         found.append(at)
             base += last + VALUE_GAP
