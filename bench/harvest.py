@@ -34,17 +34,14 @@ import io
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.harvest_validate import _head, measure, write_budget_csv
+from bench.harvest_validate import _head, measure, run_child, write_budget_csv
 
-REPO = Path(__file__).resolve().parents[1]
 CONFIG = """organization: bench-agency
 defaults:
   license_id: odc-thai
@@ -242,16 +239,7 @@ def _child(argv: list[str]) -> dict[str, Any]:
 
 
 def _spawn(*args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.harvest", "--child", *args],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
-    figures["rows_per_s"] = figures["rows"] / figures["seconds"] if figures["seconds"] else 0.0
-    return figures
+    return run_child("bench.harvest", *args)
 
 
 def run(rows: int, frictionless_rows: int, slow_rows: int, prepare: str, workdir: Path) -> dict:

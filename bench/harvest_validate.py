@@ -141,12 +141,12 @@ def _pyarrow_read(path: str, schema: dict[str, Any]) -> int:
     return sum(batch.num_rows for batch in reader)
 
 
-def measure(engine: str, path: Path) -> dict[str, Any]:
-    """Run one engine ("fast", "frictionless" or "pyarrow") on ``path`` in a child process."""
-    repo = Path(__file__).resolve().parents[1]
+def run_child(module: str, *args: str) -> dict[str, Any]:
+    """Run ``python -m module --child args`` in a fresh process (its own peak RSS) and return
+    the figures it prints last, with ``rows_per_s``."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.harvest_validate", "--child", engine, str(path)],
-        cwd=repo,
+        [sys.executable, "-m", module, "--child", *args],
+        cwd=Path(__file__).resolve().parents[1],
         check=True,
         capture_output=True,
         text=True,
@@ -154,6 +154,11 @@ def measure(engine: str, path: Path) -> dict[str, Any]:
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["rows_per_s"] = figures["rows"] / figures["seconds"] if figures["seconds"] else 0.0
     return figures
+
+
+def measure(engine: str, path: Path) -> dict[str, Any]:
+    """Run one engine ("fast", "frictionless" or "pyarrow") on ``path`` in a child process."""
+    return run_child("bench.harvest_validate", engine, str(path))
 
 
 def run(rows: int, frictionless_rows: int, workdir: Path) -> dict[str, dict[str, Any]]:

@@ -27,6 +27,7 @@ from harvesters.validate import validate_csv
 from schemas.tables import load_table_schema
 from tests.realdata import REAL
 from tests.servers import unavailable
+from tests.test_harvesters_prepare import BUDGET_ACT as PREPARE_BUDGET_ACT
 
 COMPARED = (
     *("fields", "rows_written", "source_rows", "encoding", "header", "totals_rows"),
@@ -315,17 +316,7 @@ def test_every_pair_of_thai_characters_is_cleaned_as_in_python(tmp_path: Path) -
 
 # -- the real sample files ----------------------------------------------------------------------
 
-BUDGET_ACT = {
-    "columns": {
-        "FISCAL_YEAR": "fiscal_year",
-        "BUDGETARY_UNIT": "agency",
-        "BUDGET_PLAN": "plan",
-        "CATEGORY_LV1": "budget_type",
-        "CATEGORY_LV2": "category",
-        "ITEM_DESCRIPTION": "item",
-        "OBLIGED?": "obliged",
-    }
-}
+BUDGET_ACT = {"columns": PREPARE_BUDGET_ACT["columns"]}  # extra columns kept
 REAL_CSV = [
     "budget/th_budget_act_2565_vol3-17_napatswift.csv",
     "budget/th_budget_act_2565_vol3-17_pdfplumber_raw.csv",
