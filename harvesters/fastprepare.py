@@ -84,6 +84,8 @@ READ_BLOCK = 512 << 10
 GROUP_ROWS = 8192
 #: Groups of rows waiting for validation on the checking thread (bounds its lag and memory).
 CHECK_QUEUE = 4
+#: Groups of rows waiting to be joined into CSV lines and written (the joining thread).
+JOIN_QUEUE = 2
 WIDTH_SCAN = 10_000  # records read past the header for one that is not an empty line
 
 # Python's str.isspace() characters (what split() and strip() remove), in RE2 syntax; a test
@@ -259,6 +261,7 @@ class _Job:
         self.validate = False
         self.checker: TableChecker | None = None
         self.checking: Worker | None = None
+        self.joining: Worker | None = None
 
     def discard(self) -> None:
         if self.out_path is not None:
@@ -312,6 +315,7 @@ class _Job:
         with os.fdopen(handle, "wb") as out:
             # Hashed as it is written, so storing it needs no second read (Storage.adopt).
             self.out = HashingSink(out)
+            self.joining = Worker("khlang-join", JOIN_QUEUE)
             try:
                 line = io.StringIO()
                 csv.writer(line, lineterminator="\n").writerow(plan.names)
@@ -322,7 +326,10 @@ class _Job:
                     if self.checking is not None:
                         self.checking.close()
                 finally:
-                    sha256 = self.out.close()
+                    try:
+                        self.joining.close()
+                    finally:
+                        sha256 = self.out.close()
         return PreparedTable(
             csv_path=self.out_path,
             fields=plan.names,
@@ -379,6 +386,8 @@ class _Job:
                 column_types=dict.fromkeys(names, pa.string()),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
+                # checked on the joining thread instead (_group), off the critical path
+                check_utf8=False,
             ),
         )
         self.dense = [False] * len(names)
@@ -396,6 +405,9 @@ class _Job:
         if not n:
             return
         cells = [table.column(j).chunk(0) for j in range(table.num_columns)]
+        # Invalid UTF-8 raises ArrowInvalid here or at close: the row-by-row path then reports
+        # it. Until then the main thread may work on such cells; its output is discarded.
+        self.joining.submit(lambda: [c.validate(full=True) for c in cells])
         encoded = [self._encode(j, c) for j, c in enumerate(cells)]
         blank, totals = self._blank_rows(encoded), self._totals_rows(encoded, cells)
         first = self.next_row
@@ -509,13 +521,7 @@ class _Job:
             if len(fields) > 1:
                 alone = pc.and_(alone, pc.is_null(fields[1]))
             fields[0] = pc.if_else(alone, '""', fields[0])
-        # overflow cells past the last one kept are null, and "skip" leaves them out
-        lines = pc.binary_join_element_wise(*fields, ",", null_handling="skip")
-        lines = pc.binary_join_element_wise(lines, "\n", "")
-        size = pc.sum(pc.binary_length(lines)).as_py()
-        if lines.offset:
-            lines = pa.concat_arrays([lines])
-        self.out.write(memoryview(lines.buffers()[2])[:size])
+        self.joining.submit(lambda parts=tuple(fields): self._join(parts))
         if check is not None and self.checking is not None:
             self.checking.submit(check)
         self.row_map.extend(rows)
@@ -523,6 +529,16 @@ class _Job:
             found = candidates[i]
             self.pii_rows.append(rows[i])
             yield {found[p][0]: found[p][1] for p in sorted(found)}
+
+    def _join(self, fields: tuple[pa.Array, ...]) -> None:
+        """Write the rows of a group's CSV fields (on the joining thread, in order)."""
+        # overflow cells past the last one kept are null, and "skip" leaves them out
+        lines = pc.binary_join_element_wise(*fields, ",", null_handling="skip")
+        lines = pc.binary_join_element_wise(lines, "\n", "")
+        size = pc.sum(pc.binary_length(lines)).as_py()
+        if lines.offset:
+            lines = pa.concat_arrays([lines])
+        self.out.write(memoryview(lines.buffers()[2])[:size])
 
     def _check(self, fields: list[pa.Array], overflow: bool) -> Callable[[], None] | None:
         """The validation of the rows as a CSV reader will read them back (the fields

@@ -395,6 +395,33 @@ def test_bytes_that_are_not_text_fail_as_in_prepare_table(tmp_path: Path) -> Non
     assert list(tmp_path.iterdir()) == []  # no partial output left behind
 
 
+BAD_BYTES = {
+    # far past the first groups of rows: found on the joining thread, not by the reader
+    "in a data row": (HEADER + "2567,กรมทางหลวง,1\n" * 30_000).encode() + b"2567,\xe0\xb8,1\n",
+    # a column of distinct clean texts is written as read, never decoded by Python
+    "in a free-text column": (
+        "fiscal_year,item,amount\n" + "".join(f"2567,รายการ {i},1\n" for i in range(30_000))
+    ).encode()
+    + b"2567,\xe0\xb8 x,1\n",
+    "in a totals row": (HEADER + "2567,กรมทางหลวง,1\n" * 3).encode()
+    + b"\xe0\xb8\xa3\xe0\xb8\xa7\xe0\xb8\xa1\xff,,5\n",
+    "in a blank row's cell": (HEADER + "2567,กรมทางหลวง,1\n").encode() + b",,\xc0\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_BYTES))
+def test_invalid_utf8_anywhere_sends_the_file_to_prepare_table(tmp_path: Path, case: str) -> None:
+    raw = BAD_BYTES[case]
+    stream = io.BytesIO(raw)
+    schema = load_table_schema("budget")
+    kwargs = {"name": "t.csv", "fmt": "csv", "table_schema": schema, "workdir": tmp_path}
+    assert try_prepare_fast(stream, options={"encoding": "utf-8"}, validate=True, **kwargs) is None
+    assert stream.tell() == 0 and not stream.closed
+    assert list(tmp_path.iterdir()) == []  # the partial output is gone
+    with pytest.raises(HarvestError, match="UTF-8|utf-8"):
+        prepare_table(stream, options={"encoding": "utf-8"}, **kwargs)
+
+
 def test_the_fast_path_is_for_delimited_text_in_known_encodings(tmp_path: Path) -> None:
     assert can_prepare_fast("csv", {}) and can_prepare_fast("TSV", {"encoding": "tis-620"})
     assert can_prepare_fast("txt", {"encoding": "auto"})
