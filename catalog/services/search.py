@@ -159,6 +159,9 @@ def drain_outbox(catalog: Catalog, limit: int = 10_000) -> int:
     """
     handled = 0
     backend = catalog.search
+    # Concurrent first calls of the analyzer's cached loaders would each load the dictionary:
+    # wait for the warm-up thread instead (at once when it has finished).
+    warm_up(catalog).join()
     while handled < limit:
         with catalog.reader() as session:
             rows = session.execute(
