@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from catalog import services
 from catalog.models import Activity, Dataset, DatasetVersion, Organization, Resource, Tag
 from catalog.services import Context, NotAuthorized, NotFound, ValidationFailed
+from catalog.services.search import package_search
 from tests.factories import dataset_data, make_dataset, make_org, make_user
 
 
@@ -306,5 +307,10 @@ def test_groups_and_member_management(
     assert services.group_show(system, "budget")["package_count"] == 1
     with pytest.raises(NotAuthorized):
         services.member_create(Context(catalog, user=editor), org["name"], admin, "member")
+    services.group_delete(system, "budget")
+    assert services.package_show(system, ds["name"])["groups"] == []
+    found = package_search(system, "", facet_fields=["groups"])
+    assert found["count"] >= 1 and "budget" not in found["facets"]["groups"]
+    assert package_search(system, "", filters={"groups": ["budget"]})["count"] == 0
     with pytest.raises(ValidationFailed):
         services.member_create(admin_ctx, org["name"], editor, "owner")

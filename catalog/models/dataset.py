@@ -78,6 +78,11 @@ class Dataset(IdMixin, TimestampMixin, Base):
         back_populates="dataset", order_by="Resource.position", cascade="all, delete-orphan"
     )
 
+    @property
+    def active_groups(self) -> list[Group]:
+        """The groups a dataset shows: a deleted group keeps its links but is not shown."""
+        return [group for group in self.groups if group.state == "active"]
+
 
 class Resource(IdMixin, TimestampMixin, Base):
     """A distribution: a stored file (content-addressed key) or a link."""

@@ -138,7 +138,7 @@ def dataset_dict(ds: Dataset, *, site_url: str = "") -> dict[str, Any]:
         for t in ds.tags
     ]
     result["num_tags"] = len(ds.tags)
-    result["groups"] = [group_dict(g) for g in ds.groups]
+    result["groups"] = [group_dict(g) for g in ds.active_groups]
     resources = [r for r in ds.resources if r.state == "active"]
     result["resources"] = [resource_dict(r, site_url=site_url) for r in resources]
     result["num_resources"] = len(resources)
