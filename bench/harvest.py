@@ -6,7 +6,8 @@ Run: ``.venv/bin/python -m bench.harvest --rows 1000000``
 
 One run prints:
 
-- the harvest through the service (``harvest_run`` on a temporary SQLite catalogue, one
+- the harvest through the service (``harvest_run`` on a temporary SQLite catalogue, or a
+  throw-away PostgreSQL cluster with ``--database postgresql``; one
   ``tabular`` source with the built-in ``budget`` schema) in a child process: the time to
   published (``harvest_run`` with ``load_datastore=False``: dataset, files, version, search
   index) and then the datastore load (``load_pending``), rows/s, peak RSS (the child's
@@ -36,7 +37,8 @@ import os
 import resource
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +90,21 @@ def _timed(owner: Any, name: str, stages: dict[str, dict[str, float]], key: str)
     setattr(owner, name, wrapper)
 
 
-def _harvest_child(raw: str, prepare: str) -> dict[str, Any]:
-    """Run the harvest of ``raw`` through the service on a fresh SQLite catalogue."""
+@contextmanager
+def _database(kind: str, data: Path) -> Iterator[str]:
+    """The URL of a fresh catalogue database: a SQLite file in ``data``, or a throw-away
+    PostgreSQL cluster (tests.servers.postgres_server)."""
+    if kind == "postgresql":
+        from tests.servers import postgres_server
+
+        with postgres_server() as url:
+            yield url
+    else:
+        yield f"sqlite:///{data / 'khlang.db'}"
+
+
+def _harvest_child(raw: str, prepare: str, database: str = "sqlite") -> dict[str, Any]:
+    """Run the harvest of ``raw`` through the service on a fresh catalogue."""
     import catalog.services.harvest_item
     import catalog.services.search
     import harvesters.fastprepare
@@ -114,9 +129,11 @@ def _harvest_child(raw: str, prepare: str) -> dict[str, Any]:
     _timed(catalog.services.search, "drain_outbox", stages, "index")
     _timed(catalog.services.harvest_item._Writes, "wait", stages, "wait")
     _timed(catalog.services.harvest_item, "_publish", stages, "publish")
-    with tempfile.TemporaryDirectory(prefix="khlang-bench-harvest-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="khlang-bench-harvest-") as tmp,
+        _database(database, Path(tmp)) as url,
+    ):
         data = Path(tmp)
-        url = f"sqlite:///{data / 'khlang.db'}"
         engine = db.make_engine(url)
         db.upgrade(engine)
         engine.dispose()
@@ -145,6 +162,7 @@ def _harvest_child(raw: str, prepare: str) -> dict[str, Any]:
     return {
         "rows": summary["rows"],
         "seconds": seconds,
+        "database": database,
         "stages": published,
         "datastore_seconds": datastore_seconds,
         "datastore_stages": stages,
@@ -242,7 +260,14 @@ def _spawn(*args: str) -> dict[str, Any]:
     return run_child("bench.harvest", *args)
 
 
-def run(rows: int, frictionless_rows: int, slow_rows: int, prepare: str, workdir: Path) -> dict:
+def run(
+    rows: int,
+    frictionless_rows: int,
+    slow_rows: int,
+    prepare: str,
+    workdir: Path,
+    database: str = "sqlite",
+) -> dict:
     """Generate the raw file and measure everything; return the figures by engine."""
     raw = workdir / f"budget_raw_{rows}.csv"
     if not raw.exists():
@@ -250,7 +275,7 @@ def run(rows: int, frictionless_rows: int, slow_rows: int, prepare: str, workdir
     # The generated 650 MB would otherwise still be going to disk during the harvest, and
     # the harvest's own fsyncs would wait behind it.
     os.sync()
-    figures = {"harvest": _spawn("harvest", str(raw), prepare)}
+    figures = {"harvest": _spawn("harvest", str(raw), prepare, database)}
     # ru_maxrss of the children waited for so far: only the harvest child yet
     figures["harvest"]["children_rss_mb"] = (
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -296,7 +321,7 @@ def report(figures: dict[str, dict[str, Any]], rows: int) -> list[str]:
     """The lines the benchmark prints (and docs/benchmarks.md quotes)."""
     lines = []
     labels = {
-        "harvest": "harvest to published (service)",
+        "harvest": f"harvest to published ({figures['harvest'].get('database', 'sqlite')})",
         "prepare": "prepare_table (vectorised)",
         "prepare_rows": "prepare_table (row by row)",
         "frictionless": "frictionless validate()",
@@ -349,6 +374,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slow-rows", type=int, default=50_000, help="rows for prepare_table")
     parser.add_argument("--prepare", choices=("fast", "row"), default="fast")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the catalogue (and datastore) database of the harvest",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -359,7 +390,7 @@ def main(argv: list[str] | None = None) -> None:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         slices = min(args.frictionless_rows, args.rows), min(args.slow_rows, args.rows)
-        figures = run(args.rows, *slices, args.prepare, workdir)
+        figures = run(args.rows, *slices, args.prepare, workdir, args.database)
     print("\n".join(report(figures, args.rows)))
     if args.json:
         print(json.dumps(figures))
