@@ -373,3 +373,21 @@ def test_a_large_rebuild_analyses_in_several_processes_alike(engines: list[Engin
     assert found.count == 733
     assert sum(found.facets["tags"].values()) == 733
     assert ids(parallel, "ซ้ำ") == []
+
+
+def test_the_ranked_window_takes_only_visible_filtered_title_matches(
+    engines: list[Engine],
+) -> None:
+    backend = PostgresBackend(engines[0], rank_window=2)
+    backend.index([doc(f"body{i}", notes_th="รายงานงบประมาณ") for i in range(5)])
+    backend.index(
+        [
+            doc("title-private", title_th="งบประมาณ", private=True),
+            doc("title-other-org", title_th="งบประมาณ", organization="dept-y"),
+            doc("title", title_th="งบประมาณ"),
+        ]
+    )
+    query = SearchQuery(q="งบประมาณ", rows=1, filters={"organization": ["dept-x"]})
+    found = backend.search(query)
+    assert (found.count, found.ids) == (6, ["title"])
+    assert backend.search(replace(query, filters={}, rows=2)).ids == ["title", "title-other-org"]
