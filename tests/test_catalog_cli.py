@@ -157,3 +157,21 @@ def test_harvest_commands_report_progress_jobs_and_errors(khlang, tmp_path: Path
     assert "Exported 1 datasets" in khlang("export-metadata", "--xlsx", str(sheet)).output
     again = khlang("import-metadata", str(sheet))
     assert again.exit_code == 0 and "unchanged 1" in again.output
+
+
+def test_storage_sweep_lists_and_removes_unreferenced_files(khlang, tmp_path: Path) -> None:
+    assert khlang("init").exit_code == 0
+    from catalog.storage import open_storage
+
+    store = open_storage(str(tmp_path / "data" / "files"))
+    orphan = store.put_bytes("ไฟล์กำพร้า".encode()).key
+    result = khlang("storage", "sweep", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Would remove 0 files" in result.output
+        and "1 unreferenced files are more recent" in result.output
+    )
+    result = khlang("storage", "sweep", "--older-than-hours", "0")
+    assert result.exit_code == 0, result.output
+    assert orphan in result.output and "Removed 1 files" in result.output
+    assert not store.exists(orphan)

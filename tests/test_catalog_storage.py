@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import time
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -174,8 +176,8 @@ def test_identical_bytes_are_stored_once(storage: Storage) -> None:
 
 def _write_marks(storage: Storage, key: str) -> object:
     if isinstance(storage, LocalStorage):
-        st = storage.path(key).stat()
-        return (st.st_ino, st.st_mtime_ns)
+        st = storage.path(key).stat()  # its time is renewed (Storage.modified), not its bytes
+        return (st.st_ino, st.st_size, storage.path(key).read_bytes())
     assert isinstance(storage, S3Storage)
     return raw_versions(storage)
 
@@ -428,3 +430,15 @@ def test_open_storage_parses_the_three_url_forms(tmp_path: Path) -> None:
 def test_open_storage_refuses_other_urls(url: str) -> None:
     with pytest.raises(ValueError):
         open_storage(url)
+
+
+def test_modified_is_when_the_bytes_were_stored(storage: Storage) -> None:
+    assert storage.modified(key_for_sha256("0" * 64)) is None
+    key = storage.put_bytes("ครั้งแรก".encode()).key
+    first = storage.modified(key)
+    assert first is not None and abs((datetime.now(UTC) - first).total_seconds()) < 120
+    if isinstance(storage, LocalStorage):
+        time.sleep(0.05)
+        storage.put_bytes("ครั้งแรก".encode())  # free on disk: stored again as of now
+        again = storage.modified(key)
+        assert again is not None and again > first

@@ -204,6 +204,41 @@ def dataset_export(obj: dict[str, Any], output: Path | None, organization: str |
         sys.stdout.write(text + "\n")
 
 
+@main.group()
+def storage() -> None:
+    """The file store."""
+
+
+@storage.command("sweep")
+@click.option(
+    "--older-than-hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Keep unreferenced files stored more recently than this (a harvest may be using them).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.pass_obj
+def storage_sweep(obj: dict[str, Any], older_than_hours: float, dry_run: bool) -> None:
+    """Remove stored files no resource or dataset version refers to (failed or held harvests,
+    replaced normalised CSVs)."""
+    from datetime import timedelta
+
+    from catalog.services.files import storage_sweep as sweep
+
+    with service_context(obj) as ctx:
+        result = sweep(ctx, timedelta(hours=older_than_hours), dry_run=dry_run)
+    for key in result["removed"]:
+        click.echo(key)
+    if result["stopped_by_harvest"]:
+        click.echo("Stopped: a harvest is running; run the sweep again once it has finished.")
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(
+        f"{verb} {len(result['removed'])} files ({result['bytes']:,} bytes); "
+        f"{result['recent']} unreferenced files are more recent than {older_than_hours:g} hours"
+    )
+
+
 def _register() -> None:
     from catalog.cli import harvest, search
 

@@ -12,6 +12,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -151,6 +152,11 @@ class Storage(ABC):
 
         :raises ObjectNotFound: when no object has this key.
         """
+
+    @abstractmethod
+    def modified(self, key: str) -> datetime | None:
+        """When the object was written (UTC), or None when no object has this key. A local
+        store also counts storing the same bytes again, which costs nothing there."""
 
     @abstractmethod
     def delete(self, key: str) -> None:

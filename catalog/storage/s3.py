@@ -25,6 +25,7 @@ import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import boto3
@@ -198,16 +199,24 @@ class S3Storage(Storage):
                 "get_object", Params=params, ExpiresIn=expires
             )
 
+    def modified(self, key: str) -> datetime | None:
+        """When the object was last stored; see :meth:`Storage.modified`."""
+        head = self._head(validate_key(key))
+        return None if head is None else head["LastModified"].astimezone(UTC)
+
     def _stored_size(self, key: str) -> int | None:
+        head = self._head(key)
+        return None if head is None else int(head["ContentLength"])
+
+    def _head(self, key: str) -> dict[str, Any] | None:
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)
+            return self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)
         except ClientError as exc:
             if _code(exc) in _NOT_FOUND_CODES:
                 return None
             raise StorageError(f"cannot read {key!r}: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"cannot read {key!r}: {exc}") from exc
-        return int(head["ContentLength"])
 
 
 def content_disposition(filename: str) -> str:
