@@ -355,12 +355,22 @@ def _whoosh(path: Path) -> SearchBackend:
     return WhooshBackend(path, procs=1)
 
 
-def test_whoosh_rebuild_never_shows_an_empty_index_and_keeps_concurrent_writes(
-    whoosh_path: Path,
+def another_user(backend: SearchBackend, tmp_path: Path) -> SearchBackend:
+    """A second backend on the same index: another process of the same deployment."""
+    if backend.name == "whoosh":
+        return _whoosh(tmp_path / "index")
+    from catalog import db
+    from search.pg_backend import PostgresBackend
+
+    url = backend.engine.url.render_as_string(hide_password=False)  # type: ignore[attr-defined]
+    return PostgresBackend(db.make_engine(url))
+
+
+def test_rebuild_never_shows_an_empty_index_and_keeps_concurrent_writes(
+    backend: SearchBackend, tmp_path: Path
 ) -> None:
-    live = _whoosh(whoosh_path)
-    live.index([doc(f"old{i}", title_th="ถนน") for i in range(3)])
-    other = _whoosh(whoosh_path)  # another user of the same directory
+    backend.index([doc(f"old{i}", title_th="ถนน") for i in range(3)])
+    other = another_user(backend, tmp_path)
     seen: list[int] = []
 
     def documents() -> Iterator[SearchDocument]:
@@ -371,10 +381,12 @@ def test_whoosh_rebuild_never_shows_an_empty_index_and_keeps_concurrent_writes(
                 other.delete(["new0"])
             yield doc(f"new{i}", title_th="ถนน")
 
-    live.rebuild(documents())
+    assert backend.rebuild(documents()) == 3
     assert seen == [3, 3, 4]
     assert sorted(ids(other, "ถนน")) == ["new1", "new2", "written-meanwhile"]
-    assert sorted(ids(live, "ถนน")) == ["new1", "new2", "written-meanwhile"]
+    assert sorted(ids(backend, "ถนน")) == ["new1", "new2", "written-meanwhile"]
+    assert other.count() == 3
+    other.close()
 
 
 def test_whoosh_bulk_build_keeps_doc_values_beside_the_segment(whoosh_path: Path) -> None:
