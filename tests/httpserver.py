@@ -57,6 +57,7 @@ class Route:
     status: int = 200
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    announce_length: bool = True  # False: no Content-Length, the body ends with the connection
 
 
 class RecordedServer:
@@ -83,14 +84,17 @@ class RecordedServer:
         status: int = 200,
         content_type: str | None = None,
         headers: dict[str, str] | None = None,
+        announce_length: bool = True,
     ) -> None:
         """Answer requests of `path` (with at least the parameters of `query`) with `file`
-        (relative to the folder) or `body`."""
+        (relative to the folder) or `body`; `announce_length=False` sends no Content-Length
+        and closes the connection after the body."""
         pairs = frozenset(parse_qsl(query, keep_blank_values=True))
+        route = Route(
+            path, pairs, file, body, status, content_type, dict(headers or {}), announce_length
+        )
         with self._lock:
-            self.routes.append(
-                Route(path, pairs, file, body, status, content_type, dict(headers or {}))
-            )
+            self.routes.append(route)
 
     def seen(self, path: str) -> list[SeenRequest]:
         """The requests made to `path`, in order."""
@@ -104,8 +108,9 @@ class RecordedServer:
             self.requests.append(SeenRequest(method, parts.path, parts.query, params))
         return parts.path, frozenset(parse_qsl(parts.query, keep_blank_values=True))
 
-    def answer(self, method: str, target: str) -> tuple[int, dict[str, str], bytes]:
-        """The status, headers and body for a request of `target` (path and query)."""
+    def answer(self, method: str, target: str) -> tuple[int, dict[str, str], bytes, bool]:
+        """The status, headers, body and whether to announce its length, for a request of
+        `target` (path and query)."""
         path, pairs = self._record(method, target)
         with self._lock:
             matching = [r for r in self.routes if r.path == path and r.query <= pairs]
@@ -114,14 +119,14 @@ class RecordedServer:
             route = max(reversed(matching), key=lambda r: len(r.query))
             body = route.body if route.body is not None else self._file(route.file or path)
             if body is None:
-                return 404, {"Content-Type": "text/plain"}, b"route file not found"
+                return 404, {"Content-Type": "text/plain"}, b"route file not found", True
             name = route.file or path
             headers = {"Content-Type": route.content_type or _content_type(name), **route.headers}
-            return route.status, headers, body
+            return route.status, headers, body, route.announce_length
         body = self._file(path)
         if body is None:
-            return 404, {"Content-Type": "text/plain"}, b"not found"
-        return 200, {"Content-Type": _content_type(path)}, body
+            return 404, {"Content-Type": "text/plain"}, b"not found", True
+        return 200, {"Content-Type": _content_type(path)}, body, True
 
     def _file(self, name: str) -> bytes | None:
         target = (self.folder / name.lstrip("/")).resolve()
@@ -145,11 +150,14 @@ def _handler(server: RecordedServer) -> type[BaseHTTPRequestHandler]:
             self._reply("POST")
 
         def _reply(self, method: str) -> None:
-            status, headers, body = server.answer(method, self.path)
+            status, headers, body, announce = server.answer(method, self.path)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            if announce:
+                self.send_header("Content-Length", str(len(body)))
+            else:
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(body)
 

@@ -3,63 +3,30 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from harvesters.base import HarvestError
 from harvesters.fetch import list_location, make_opener, open_location
+from tests.httpserver import recorded_server
 
 CSV = "จังหวัด,จำนวนเงิน\nเชียงใหม่,1000\n".encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:  # keep the test output quiet
-        pass
-
-    def _send(self, status: int, body: bytes, length: bool = True, **headers: str) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key.replace("_", "-"), value)
-        if length:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        if self.path == "/budget.csv":
-            self._send(200, CSV, Content_Type="text/csv; charset=utf-8")
-        elif self.path == "/old/budget.csv":
-            self._send(301, b"", Location="/moved")
-        elif self.path == "/moved":
-            self._send(302, b"", Location="/budget.csv")
-        elif self.path == "/big.csv":
-            self._send(200, b"x" * 5000)
-        elif self.path == "/unannounced.csv":
-            # No Content-Length: the body ends when the connection closes.
-            self.close_connection = True
-            self._send(200, b"y" * 5000, length=False)
-        elif self.path == "/broken.csv":
-            self._send(500, b"oops")
-        else:
-            self._send(404, b"not here")
-
-
 @pytest.fixture(scope="module")
-def http_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+def http_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with recorded_server(tmp_path_factory.mktemp("http")) as server:
+        server.route("/budget.csv", body=CSV, content_type="text/csv; charset=utf-8")
+        server.route("/old/budget.csv", body=b"", status=301, headers={"Location": "/moved"})
+        server.route("/moved", body=b"", status=302, headers={"Location": "/budget.csv"})
+        server.route("/big.csv", body=b"x" * 5000)
+        # No Content-Length: the body ends when the connection closes.
+        server.route("/unannounced.csv", body=b"y" * 5000, announce_length=False)
+        server.route("/broken.csv", body=b"oops", status=500)
+        yield server.base_url
 
 
 def read(location: str, max_bytes: int = 10_000, **kwargs) -> bytes:
