@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -459,3 +460,44 @@ def test_resources_take_their_names_from_the_source_config(
     assert (res["name"], res["name_en"]) == ("งบประมาณรายจ่ายแยกตามรายการ", "Budget by line item")
     assert res["description"] == "ไฟล์ CSV จากกองคลัง"
     assert res["filename"] == "budget.csv"
+
+
+PROJECTS_SOURCE = """
+  - id: projects-2567
+    kind: tabular
+    path: projects.csv
+    table_schema: project_progress
+    dataset:
+      name: ban-suan-projects-2567
+      title: ความก้าวหน้าโครงการ ปี 2567
+      notes: ความก้าวหน้าโครงการก่อสร้างของเทศบาล
+"""
+
+
+def test_project_progress_loads_typed_into_the_datastore(
+    publisher: Context, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # On PostgreSQL this schema is loaded by COPY parsing the normalised CSV itself.
+    caplog.set_level(logging.INFO, logger="catalog.services.datastore")
+    rows = (
+        "project_id,project_name,agency,fiscal_year,budget,contract_date,progress_percent,status\n"
+        'P-001,"ก่อสร้างถนน คสล. หมู่ 3, ตำบลบ้านสวน",กองช่าง,2567,"1,250,000",15 ม.ค. 2567,45.5,'
+        "อยู่ระหว่างดำเนินการ\n"
+        "P-002,ขุดลอกคลอง,กองช่าง,๒๕๖๗,980000 บาท,,,\n"
+    )
+    (tmp_path / "projects.csv").write_text(rows, encoding="utf-8")
+    summary = run(publisher, write_config(tmp_path, PROJECTS_SOURCE))
+    assert summary["counts"] == {"created": 1}, summary
+    (res,) = services.package_show(publisher, "ban-suan-projects-2567")["resources"]
+    records = datastore_search(publisher, res["id"])["records"]
+    first, second = records
+    assert first["project_name"] == "ก่อสร้างถนน คสล. หมู่ 3, ตำบลบ้านสวน"
+    assert (first["fiscal_year"], first["budget"], first["progress_percent"]) == (
+        2567,
+        1250000.0,
+        45.5,
+    )
+    assert str(first["contract_date"]) == "2024-01-15"
+    assert (second["fiscal_year"], second["budget"]) == (2567, 980000.0)
+    assert second["contract_date"] is None and second["status"] is None
+    assert "COPY of the CSV refused" not in caplog.text  # no fallback on PostgreSQL
