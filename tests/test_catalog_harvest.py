@@ -501,3 +501,17 @@ def test_project_progress_loads_typed_into_the_datastore(
     assert (second["fiscal_year"], second["budget"]) == (2567, 980000.0)
     assert second["contract_date"] is None and second["status"] is None
     assert "COPY of the CSV refused" not in caplog.text  # no fallback on PostgreSQL
+
+
+def test_a_template_missing_a_required_field_fails_with_thai_and_english_messages(
+    publisher: Context, tmp_path: Path
+) -> None:
+    (tmp_path / "budget.csv").write_text(GOOD, encoding="utf-8")
+    source = BUDGET_SOURCE.replace("      notes: ข้อบัญญัติงบประมาณรายจ่าย\n", "")
+    summary = run(publisher, write_config(tmp_path, source))
+    assert summary["counts"] == {"failed": 1}
+    (item,) = harvest_report(publisher, summary["id"])["objects"]
+    (error,) = item["errors"]
+    assert error["field"] == "notes"
+    assert error["message_en"] == "notes: Missing data for required field."
+    assert error["message_th"].startswith("notes: ") and error["message_th"] != error["message_en"]

@@ -61,6 +61,15 @@ def error_entry(message_en: str, message_th: str = "", **where: Any) -> dict[str
     return {"message_en": message_en, "message_th": message_th or message_en, **where}
 
 
+def _messages(value: Any) -> str:
+    """A field's validation messages as one line (a list of them, or nested field errors)."""
+    if isinstance(value, list | tuple):
+        return "; ".join(map(_messages, value))
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_messages(v)}" for k, v in value.items())
+    return str(value)
+
+
 # --- one item -----------------------------------------------------------------------------
 
 
@@ -118,7 +127,11 @@ def harvest_item(
         try:
             clean = _validate_dataset(dataset)
         except ValidationFailed as exc:
-            errors = [error_entry(f"{k}: {v}", field=k) for k, v in exc.errors.items()]
+            thai = exc.localised_errors("th")
+            errors = [
+                error_entry(f"{k}: {_messages(v)}", f"{k}: {_messages(thai.get(k, v))}", field=k)
+                for k, v in exc.errors.items()
+            ]
             raise ItemFailed("failed", errors) from None
         resources = [_fetch(ctx, res, workdir, writes) for res in record.resources]
         # Decided on the original bytes, before any preparation: an unchanged source costs
