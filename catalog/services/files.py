@@ -33,19 +33,17 @@ SWEPT_PREFIX = "sha256/"
 GRACE = timedelta(days=1)
 
 
-def _referenced(session: Session, keys: Iterable[str] | None = None) -> set[str]:
-    """The keys of `keys` (all keys when None) that a resource or a dataset version refers to."""
-    wanted = None if keys is None else set(keys)
+def _referenced(session: Session, keys: Iterable[str]) -> set[str]:
+    """The keys of `keys` that a resource or a dataset version refers to."""
+    wanted = set(keys)
     found: set[str] = set()
-    rows = session.execute(select(Resource.storage_key, Resource.normalised_key))
-    for row in rows:
-        found.update(k for k in row if k and (wanted is None or k in wanted))
+    for row in session.execute(select(Resource.storage_key, Resource.normalised_key)):
+        found.update(key for key in row if key in wanted)
     snapshots = session.scalars(select(DatasetVersion.snapshot).execution_options(yield_per=500))
     for snapshot in snapshots:
         for res in (snapshot or {}).get("resources") or ():
-            key = res.get("storage_key")
-            if key and (wanted is None or key in wanted):
-                found.add(key)
+            if res.get("storage_key") in wanted:
+                found.add(res["storage_key"])
     return found
 
 
@@ -66,20 +64,20 @@ def storage_sweep(
 
     with ctx.catalog.reader() as session:
         auth.require(ctx, session, "sweep_storage")
-        referenced = _referenced(session)
     harvest_reap(ctx)  # jobs left "running" by dead processes must not stop the sweep
     storage = ctx.catalog.storage
     cutoff = clock.utcnow() - older_than
-    candidates = [key for key in storage.iter_keys(SWEPT_PREFIX) if key not in referenced]
-    # Whatever committed since the first read refers to its files now: read once more.
+    stored = list(storage.iter_keys(SWEPT_PREFIX))
+    # Read after the listing: a commit that refers to a listed file is seen.
     with ctx.catalog.reader() as session:
-        referenced = _referenced(session, candidates)
+        referenced = _referenced(session, stored)
+    candidates = [key for key in stored if key not in referenced]
     removed: list[str] = []
     recent = size = 0
     stopped = False
     for key in candidates:
         modified = storage.modified(key)
-        if key in referenced or modified is None:
+        if modified is None:
             continue
         if modified > cutoff:
             recent += 1
