@@ -9,6 +9,8 @@ Tables (schema `search_index`, created by migration 0004):
 * `facet_value`: integer codes of facet values (counting integers is cheaper than texts);
   `facet_count`: facet counts of the public documents, kept by triggers, which the front page
   (no query, no filter) reads instead of counting.
+* `broad_query`, `broad_count`: the same counts for text queries that match many documents,
+  stored the first time they are counted and then kept by triggers (search/pg_broad.py).
 * `deleted`: ids deleted while a rebuild runs; `vocabulary`: words for "did you mean".
 
 Ranking is ts_rank_cd with the Whoosh field boosts as weights, ties broken as Whoosh does. It
@@ -30,21 +32,25 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 from psycopg.types.json import Jsonb
 from sqlalchemy import Engine
 
 from search.base import SearchBackend, check_query
 from search.documents import SearchDocument, SearchHit, SearchQuery, SearchResult
 from search.highlight import best_snippet
+from search.pg_broad import BROAD_CAP, BROAD_MIN, lock_writers, store, stored_counts
 from search.pg_documents import (
     COLUMNS,
     DOCUMENT,
+    FILTERS,
     TITLE_PREFIX,
     Analysis,
     analyse,
+    beyond_public,
     clean,
     document_row,
+    facet_keys_sql,
     facet_pairs,
     json_rows,
     tsquery_text,
@@ -96,22 +102,29 @@ class PostgresBackend(SearchBackend):
         rank_window: int = RANK_WINDOW,
         complement_share: float = COMPLEMENT_SHARE,
         procs: int = 2,
+        broad_min: float = BROAD_MIN,
+        broad_cap: int = BROAD_CAP,
     ) -> None:
         """`engine` is the catalogue's engine; migration 0004 must have run on its database.
         `rank_window` is the most matches a query ranks (see the module docstring);
         `complement_share` the share of matches above which facets are counted by complement
         (`count_by_complement`; above 1: never); `procs` the processes that analyse documents
-        in a rebuild."""
+        in a rebuild; `broad_min` the matches from which a text query's counts are stored,
+        `broad_cap` the most stored (search/pg_broad.py)."""
         if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
             raise ValueError("the PostgreSQL search backend needs a postgresql+psycopg engine")
         self.engine = engine
         self.rank_window = rank_window
         self.complement_share = complement_share
         self.procs = procs
+        self.broad_min = broad_min
+        self.broad_cap = broad_cap
         # Facet value codes never change once assigned, so every process may keep them.
         self.facet_codes = FacetCodes()
-        #: Searches whose facets were counted by complement (lets tests see the path taken).
+        #: Searches whose facets were counted by complement, or read from stored counts
+        #: (let tests see the path taken).
         self.complement_counts = 0
+        self.stored_counts = 0
 
     @contextmanager
     def _transaction(self, read_only: bool = False) -> Iterator[psycopg.Cursor]:
@@ -196,7 +209,7 @@ class PostgresBackend(SearchBackend):
 
     def clear(self) -> None:
         with self._transaction() as cur:
-            for table in ("document", "deleted", "vocabulary", "facet_count"):
+            for table in ("document", "deleted", "vocabulary", "facet_count", "broad_query"):
                 cur.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier("search_index", table)))
 
     def rebuild(self, docs: Iterable[SearchDocument]) -> int:
@@ -228,20 +241,25 @@ class PostgresBackend(SearchBackend):
         check_query(query)
         parsed = parse(query.q)
         with self._transaction(read_only=True) as cur:
-            result = self._execute(cur, query, parsed)
+            result, broad = self._execute(cur, query, parsed)
             if result.count or parsed.root is None:
-                return result
-            suggestion = Speller(cur).suggest(parsed.words)
-            if suggestion is None:
-                return result
-            retry = self._execute(cur, query, parse(suggestion))
+                suggestion = None
+            else:
+                suggestion = Speller(cur).suggest(parsed.words)
+                if suggestion is not None:
+                    retry, _ = self._execute(cur, query, parse(suggestion))
+        if broad is not None:
+            self._store(broad)
+        if suggestion is None:
+            return result
         if retry.count:
             return replace(retry, suggestion=suggestion, corrected=True)
         return replace(result, suggestion=suggestion)
 
     def _execute(
         self, cur: psycopg.Cursor, query: SearchQuery, parsed: ParsedQuery
-    ) -> SearchResult:
+    ) -> tuple[SearchResult, str | None]:
+        """The result of `query`, and its tsquery if its counts should be stored."""
         tsquery = tsquery_text(parsed.root) if parsed.root is not None else None
         where, params = where_clause(query, tsquery)
         if tsquery is not None:
@@ -249,7 +267,7 @@ class PostgresBackend(SearchBackend):
             # tsvector out of line (microseconds each): when most rows match it scans the
             # table, while the GIN index gives the same rows without reading tsvectors.
             cur.execute("SET LOCAL enable_seqscan = off")
-        count, facets = self._count(cur, query, where, params)
+        count, facets, stored = self._count(cur, query, where, params)
         hits: tuple[SearchHit, ...] = ()
         if query.rows and count > query.start:
             hits = self._page(cur, query, parsed, where, params, count)
@@ -264,17 +282,59 @@ class PostgresBackend(SearchBackend):
                 found = best_snippet((notes_th, notes_en, title_th, title_en), terms)
                 if found is not None:
                     highlights[doc_id] = found
-        return SearchResult(count=count, hits=hits, facets=facets, highlights=highlights)
+        result = SearchResult(count=count, hits=hits, facets=facets, highlights=highlights)
+        broad = tsquery is not None and not stored and self._storable(query, count)
+        return result, tsquery if broad else None
+
+    def _storable(self, query: SearchQuery, count: int) -> bool:
+        """Whether the counts of a text query with `count` matches should be stored."""
+        return count >= self.broad_min and not (query.filters or query.include_private)
+
+    def _store(self, tsquery: str) -> None:
+        """Count the public matches of `tsquery` and all facets, and store them."""
+        public = SearchQuery(q="-", facet_fields=tuple(FILTERS))
+        where, params = where_clause(public, tsquery)
+        names = list(FILTERS)
+        try:
+            with self._transaction() as cur:
+                lock_writers(cur)
+                cur.execute("SET LOCAL enable_seqscan = off")
+                counted = count_by_complement(
+                    cur, self.facet_codes, public, names, where, params, self.complement_share
+                )
+                if counted is None:
+                    counted = count_matches(cur, self.facet_codes, names, where, params)
+                if counted.get(0, 0) >= self.broad_min:
+                    store(cur, tsquery, counted, self.broad_cap)
+        except errors.LockNotAvailable:
+            pass  # writers at work: stored by a later search
 
     def _count(
         self, cur: psycopg.Cursor, query: SearchQuery, where: sql.Composed, params: dict
-    ) -> tuple[int, dict[str, dict[str, int]]]:
-        """The number of matches and the requested facets, in one pass over the matches."""
+    ) -> tuple[int, dict[str, dict[str, int]], bool]:
+        """The number of matches and the requested facets, in one pass over the matches (or
+        none: counts kept by triggers), and whether they came from a stored broad query."""
         names = list(dict.fromkeys(query.facet_fields))
         counted: dict[int, int] | None = None
+        stored = False
         if "q" not in params and not (query.filters or query.include_private or query.allowed_orgs):
             counted = public_counts(cur, names)  # what everyone sees, unfiltered
-        elif names and "q" in params and not (query.filters or query.include_private):
+        elif "q" in params and not (query.filters or query.include_private):
+            counted = stored_counts(cur, params["q"], names)
+            stored = counted is not None
+            self.stored_counts += stored
+            if stored and query.allowed_orgs:
+                # The user's own non-public matches: the stored counts are the public ones.
+                source = sql.SQL("{} AND d.tsv @@ %(q)s::tsquery").format(beyond_public(query))
+                cur.execute(facet_keys_sql(source, names), params)
+                for code, n in self.facet_codes.expand(cur, cur.fetchall(), names).items():
+                    counted[code] = counted.get(code, 0) + n
+        if (
+            counted is None
+            and names
+            and "q" in params
+            and not (query.filters or query.include_private)
+        ):
             counted = count_by_complement(
                 cur, self.facet_codes, query, names, where, params, self.complement_share
             )
@@ -282,7 +342,7 @@ class PostgresBackend(SearchBackend):
         if counted is None:
             counted = count_matches(cur, self.facet_codes, names, where, params)
         count = counted.pop(0, 0)
-        return count, self.facet_codes.label(cur, counted, names, query.facet_limit)
+        return count, self.facet_codes.label(cur, counted, names, query.facet_limit), stored
 
     def _page(
         self,

@@ -114,6 +114,9 @@ def merge(cur: psycopg.Cursor, params: dict, words: set[tuple[str, str]]) -> Non
     cur.execute(upsert(staged, keep_newer_than=True), params)
     cur.execute("DELETE FROM search_index.deleted")
     cur.execute("DELETE FROM search_index.facet_count")
+    # Stored broad queries were counted over the old rows (the triggers skipped this merge);
+    # they are stored again when next searched.
+    cur.execute("DELETE FROM search_index.broad_query")
     cur.execute(
         sql.SQL(
             "INSERT INTO search_index.facet_count (code, n) SELECT c, count(*) FROM {} AS d "

@@ -188,6 +188,89 @@ def test_broad_queries_count_facets_by_complement_exactly(
     assert backend.complement_counts == 1
 
 
+VISIBILITIES = [
+    {},
+    {"allowed_orgs": {"org-a"}},
+    {"allowed_orgs": {"org-a"}, "include_drafts": True},
+]
+
+
+def _same_as_counted(stored: PostgresBackend, direct: PostgresBackend, q: str) -> int:
+    """Asserts that `stored` (reading stored broad counts) and `direct` (counting every time)
+    give the same results for `q` whoever asks; returns the public count."""
+    for visibility in VISIBILITIES:
+        query = SearchQuery(q=q, facet_fields=tuple(FILTER_FIELDS), **visibility)
+        got, want = stored.search(query), direct.search(query)
+        assert (got.count, got.facets, got.ids) == (want.count, want.facets, want.ids), visibility
+    return direct.search(SearchQuery(q=q)).count
+
+
+def test_broad_query_counts_are_stored_and_stay_exact_through_every_write(
+    engines: list[Engine],
+) -> None:
+    stored = PostgresBackend(engines[0], broad_min=3)
+    direct = PostgresBackend(engines[1], broad_min=float("inf"), complement_share=float("inf"))
+    stored.rebuild(_broad_catalogue())
+    for q in ("งบประมาณ", '"ถนนคอนกรีต"'):
+        assert _same_as_counted(stored, direct, q) >= 3
+    assert stored.stored_counts >= 4  # the first search stored them, the next ones read them
+    reads = stored.stored_counts
+    writes = [
+        lambda: stored.index(
+            [doc("new", title_th="งบประมาณ", organization="org-c", tags=("ใหม่",))]
+        ),
+        lambda: stored.index([doc("b01", title_th="งบประมาณ", organization="org-a", private=True)]),
+        lambda: stored.index([doc("b02", title_th="งบประมาณ", tags=("เปลี่ยน",), high_value=True)]),
+        lambda: stored.index([doc("b03", title_th="ขยะมูลฝอย")]),  # no longer matches
+        lambda: stored.index([doc("b08", title_th="งบประมาณ ถนนคอนกรีต", state="draft")]),
+        lambda: stored.index([doc("private-a", title_th="งบประมาณ", organization="org-a")]),
+        lambda: stored.delete(["b04", "b16", "missing"]),
+    ]
+    for write in writes:
+        write()
+        assert _same_as_counted(stored, direct, "งบประมาณ") >= 3
+        _same_as_counted(stored, direct, '"ถนนคอนกรีต"')
+    assert stored.stored_counts == reads + 2 * len(writes) * len(VISIBILITIES)
+    # A rebuild drops the stored counts (counted over the old rows); searching stores them again.
+    stored.rebuild([doc(f"r{i}", title_th="งบประมาณ", tags=(f"t{i % 2}",)) for i in range(5)])
+    assert _same_as_counted(stored, direct, "งบประมาณ") == 5
+    assert stored.search(SearchQuery(q="งบประมาณ", facet_fields=("tags",))).facets == {
+        "tags": {"t0": 3, "t1": 2}
+    }
+    stored.clear()
+    assert _same_as_counted(stored, direct, "งบประมาณ") == 0
+
+
+def test_storing_broad_counts_never_waits_for_writers(engines: list[Engine]) -> None:
+    stored = PostgresBackend(engines[0], broad_min=2)
+    direct = PostgresBackend(engines[1], broad_min=float("inf"))
+    stored.index([doc(f"d{i}", title_th="งบประมาณ") for i in range(4)])
+    with engines[1].begin() as writer:  # a write in progress, not yet committed
+        writer.execute(text("UPDATE search_index.document SET private = true WHERE id = 'd0'"))
+        assert stored.search(SearchQuery(q="งบประมาณ")).count == 4  # did not wait
+        assert stored.search(SearchQuery(q="งบประมาณ")).count == 4
+        assert stored.stored_counts == 0  # could not store: nothing stored half-counted
+    assert stored.search(SearchQuery(q="งบประมาณ")).count == 3
+    assert stored.search(SearchQuery(q="งบประมาณ")).count == 3
+    assert stored.stored_counts == 1
+    assert _same_as_counted(stored, direct, "งบประมาณ") == 3
+
+
+def test_only_the_newest_broad_queries_are_stored(engines: list[Engine]) -> None:
+    stored = PostgresBackend(engines[0], broad_min=2, broad_cap=2)
+    direct = PostgresBackend(engines[1], broad_min=float("inf"))
+    stored.index([doc(f"d{i}", title_th="งบประมาณ ถนน ขยะ", tags=(f"t{i}",)) for i in range(3)])
+    for q in ("งบประมาณ", "ถนน", "ขยะ"):
+        stored.search(SearchQuery(q=q))
+    with engines[0].connect() as conn:
+        kept = conn.execute(text("SELECT count(*) FROM search_index.broad_query")).scalar()
+        rows = conn.execute(text("SELECT count(DISTINCT query) FROM search_index.broad_count"))
+        assert (kept, rows.scalar()) == (2, 2)  # the oldest went, with its counts
+    stored.index([doc("d9", title_th="งบประมาณ ถนน ขยะ", tags=("t9",))])
+    for q in ("งบประมาณ", "ถนน", "ขยะ"):
+        assert _same_as_counted(stored, direct, q) == 4
+
+
 def _write_many(url: str, prefix: str, n: int) -> None:
     engine = db.make_engine(url)
     backend = PostgresBackend(engine)

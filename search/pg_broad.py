@@ -1,0 +1,73 @@
+"""Counts of broad text queries for the PostgreSQL search backend (search/pg_backend.py).
+
+A word found in most datasets ("งบประมาณ", "budget") or a common phrase costs a pass over
+thousands of rows every time it is counted, with its facets. The first time such a query is
+counted (BROAD_MIN public matches or more) its counts over the public documents are stored
+(`search_index.broad_query` and `broad_count`, migration 0007); the statement triggers of that
+migration then keep them exact in every writer's transaction, as `facet_count` is kept for the
+front page. Later searches read them instead of counting: the documents and facets of what
+everyone sees, plus the matching non-public documents of the user's own organisations, counted
+apart (few). A rebuild empties them; they fill again on use.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from search.pg_documents import FACET_NUMBERS
+
+#: Public matches from which a text query's counts are stored.
+BROAD_MIN = 1000
+#: Most queries stored; storing one more drops the oldest. Every write tests each stored query
+#: against the rows it changes (microseconds each).
+BROAD_CAP = 200
+
+
+def stored_counts(cur: psycopg.Cursor, tsquery: str, names: list[str]) -> dict[int, int] | None:
+    """Code -> count (0 -> documents) of the facets `names` over the public documents matching
+    `tsquery`, if that query's counts are stored; None otherwise."""
+    numbers = [0, *(FACET_NUMBERS[name] for name in names)]
+    cur.execute(
+        "SELECT c.code, c.n FROM search_index.broad_query AS q "
+        "JOIN search_index.broad_count AS c ON c.query = q.id "
+        "WHERE q.text = %s AND (c.code & 15) = ANY(%s::int[])",
+        (tsquery, numbers),
+    )
+    rows = cur.fetchall()
+    if not rows:  # a stored query always has its code-0 row while it matches anything
+        cur.execute("SELECT 1 FROM search_index.broad_query WHERE text = %s", (tsquery,))
+        return {0: 0} if cur.fetchone() else None
+    return {code: n for code, n in rows if n > 0 or code == 0}
+
+
+def store(cur: psycopg.Cursor, tsquery: str, counts: dict[int, int], cap: int) -> bool:
+    """Store `counts` (code -> n over the public documents, counted in this transaction after
+    `lock_writers`) as the counts of `tsquery`; False if another process stored it first."""
+    cur.execute(
+        "DELETE FROM search_index.broad_query WHERE id IN (SELECT id FROM "
+        "search_index.broad_query ORDER BY id DESC OFFSET %s)",
+        (max(cap - 1, 0),),
+    )
+    cur.execute(
+        "INSERT INTO search_index.broad_query (text, tsq) VALUES (%s, %s::tsquery) "
+        "ON CONFLICT (text) DO NOTHING RETURNING id",
+        (tsquery, tsquery),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return False
+    positive = sorted((code, n) for code, n in counts.items() if n > 0)
+    cur.execute(
+        "INSERT INTO search_index.broad_count (query, code, n) "
+        "SELECT %s, c, n FROM unnest(%s::int[], %s::int[]) AS m(c, n)",
+        (row[0], [code for code, _ in positive], [n for _, n in positive]),
+    )
+    return True
+
+
+def lock_writers(cur: psycopg.Cursor) -> None:
+    """Keep writers out until this transaction ends, so that no change commits between the
+    counting and the stored query becoming visible to the writers' triggers. Never waits:
+    raises psycopg.errors.LockNotAvailable while a writer or a rebuild is at work (the query
+    is then stored another time)."""
+    cur.execute("LOCK TABLE search_index.document IN SHARE MODE NOWAIT")
