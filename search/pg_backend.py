@@ -15,18 +15,20 @@ Tables (schema `search_index`, created by migration 0004):
 
 Ranking is ts_rank_cd with the Whoosh field boosts as weights, ties broken as Whoosh does. It
 reads each candidate's tsvector, so when more than RANK_WINDOW documents match only a window is
-ranked: the first RANK_WINDOW title matches (table order), then other matches. Smaller result
-sets, like the relevance corpus, are ranked exactly; counts and facets are always exact.
+ranked: the first RANK_WINDOW title matches (table order: a rebuild's order, then later writes),
+then other matches. Smaller result sets, like the relevance corpus, are ranked exactly; counts
+and facets are always exact.
 
 Writers in several processes: `index` upserts a whole batch in one statement, in id order; a
-rebuild analyses into a temporary table, then merges it in one transaction under an EXCLUSIVE
-lock (searches keep reading the old rows; writers wait), and rows written or deleted after the
-rebuild started win over the rebuilt ones.
+rebuild fills and indexes a staging table beside the live one, then swaps it in with one short
+transaction under an EXCLUSIVE lock (writers wait; searches wait only for the swap itself),
+and rows written or deleted after the rebuild started win over the rebuilt ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -59,7 +61,17 @@ from search.pg_documents import (
     where_clause,
 )
 from search.pg_facets import FacetCodes, count_by_complement, count_matches, public_counts
-from search.pg_rebuild import add_words, analysed, merge, unique_batches
+from search.pg_rebuild import (
+    STAGING,
+    Index,
+    add_words,
+    analysed,
+    create_staging,
+    drop_staging,
+    live_indexes,
+    swap,
+    unique_batches,
+)
 from search.pg_speller import Speller
 from search.query import ParsedQuery, parse
 from search.whoosh_build import paused_gc
@@ -213,27 +225,73 @@ class PostgresBackend(SearchBackend):
                 cur.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier("search_index", table)))
 
     def rebuild(self, docs: Iterable[SearchDocument]) -> int:
-        """Replace the index with `docs` in one transaction; searches never see it empty.
-        Analysis runs in `self.procs` forked processes (search/pg_rebuild.py)."""
+        """Replace the index with `docs`; searches never see it empty or half-built. Analysis
+        runs in `self.procs` forked processes, the rows go to a staging table, its indexes are
+        built on two connections, and one short transaction swaps it in
+        (search/pg_rebuild.py)."""
         names = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
         seen: set[str] = set()
         words: set[tuple[str, str]] = set()
-        with self._transaction() as cur, paused_gc():
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (REBUILD_LOCK,))
-            cur.execute("SELECT nextval('search_index.version_seq')")
-            params = {"start": cur.fetchone()[0]}
-            cur.execute(
-                sql.SQL(
-                    "CREATE TEMP TABLE rebuild_staging (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP"
-                ).format(DOCUMENT)
-            )
-            with cur.copy(sql.SQL("COPY rebuild_staging ({}) FROM STDIN").format(names)) as copy:
-                for batch, analyses in analysed(unique_batches(docs, seen), self.procs):
-                    for row, analysis in zip(self._rows(batch, analyses), analyses, strict=True):
-                        words |= analysis[2]
-                        copy.write_row([row[column] for column in COLUMNS])
-            merge(cur, params, words)
+        raw = self.engine.raw_connection()
+        conn: psycopg.Connection = raw.driver_connection
+        try:
+            conn.rollback()
+            with conn.cursor() as cur:
+                # Held across the transactions below: one rebuild at a time, and deletions
+                # made meanwhile are recorded for it (`delete`).
+                cur.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK,))
+                try:
+                    cur.execute("SELECT nextval('search_index.version_seq')")
+                    params = {"start": cur.fetchone()[0]}
+                    create_staging(cur)
+                    copy_rows = sql.SQL("COPY {} ({}) FROM STDIN").format(STAGING, names)
+                    with paused_gc(), cur.copy(copy_rows) as copy:
+                        for batch, analyses in analysed(unique_batches(docs, seen), self.procs):
+                            rows = self._rows(batch, analyses)
+                            for row, analysis in zip(rows, analyses, strict=True):
+                                words |= analysis[2]
+                                copy.write_row([row[column] for column in COLUMNS])
+                    indexes = live_indexes(cur)
+                    conn.commit()
+                    self._build_indexes(conn, indexes)
+                    swap(cur, params, words, indexes)
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    drop_staging(cur)
+                    conn.commit()
+                    raise
+                finally:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK,))
+                    conn.commit()
+        finally:
+            raw.close()
         return len(seen)
+
+    def _build_indexes(self, conn: psycopg.Connection, indexes: list[Index]) -> None:
+        """Build `indexes` on the staging table: the largest on `conn`, the others meanwhile
+        on a second connection; then ANALYZE it (not at the same time: it waits for index
+        builds)."""
+
+        def build(connection: psycopg.Connection, todo: list[Index]) -> None:
+            with connection.cursor() as cur:
+                for index in todo:
+                    cur.execute(index.create)
+                    connection.commit()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            other = self.engine.raw_connection()
+            try:
+                second: psycopg.Connection = other.driver_connection
+                second.rollback()
+                rest = pool.submit(build, second, indexes[1:])
+                build(conn, indexes[:1])
+                rest.result()
+            finally:
+                other.close()
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("ANALYZE {}").format(STAGING))
+        conn.commit()
 
     # Reading -------------------------------------------------------------------------------
 

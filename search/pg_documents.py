@@ -282,25 +282,21 @@ def where_clause(query: SearchQuery, tsquery: str | None) -> tuple[sql.Composed,
     return sql.SQL(" AND ").join(clauses or [sql.SQL("TRUE")]), params
 
 
-def upsert(source: sql.Composable, keep_newer_than: bool = False) -> sql.Composed:
-    """INSERT of the rows of `source` (alias s, with its WHERE) into the document table, in id
-    order, replacing rows with the same id (except, with `keep_newer_than`, rows written after
-    the rebuild that started at version %(start)s)."""
+def upsert(source: sql.Composable, table: sql.Identifier = DOCUMENT) -> sql.Composed:
+    """INSERT of the rows of `source` (alias s, with its WHERE) into the document table (or
+    `table`, shaped alike), in id order, replacing rows with the same id."""
     names = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
     rest = list(COLUMNS)[1:]
-    statement = sql.SQL(
+    return sql.SQL(
         "INSERT INTO {table} AS d ({names}) SELECT {names} FROM {source} ORDER BY s.id "
         "ON CONFLICT (id) DO UPDATE SET (version, {rest}) = (EXCLUDED.version, {excluded})"
     ).format(
-        table=DOCUMENT,
+        table=table,
         names=names,
         source=source,
         rest=sql.SQL(", ").join(map(sql.Identifier, rest)),
         excluded=sql.SQL(", ").join(sql.Identifier("excluded", c) for c in rest),
     )
-    if keep_newer_than:
-        statement += sql.SQL(" WHERE d.version < %(start)s")
-    return statement
 
 
 def json_rows() -> sql.Composed:

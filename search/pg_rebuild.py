@@ -3,7 +3,10 @@
 Analysing documents (Thai segmentation, compound parts, synonyms, the tsvector literal) is most
 of a rebuild's time and needs no database, so with `procs` > 1 it runs in forked worker
 processes while the parent reads the documents, assigns facet codes and streams rows to
-PostgreSQL with COPY. `merge` then makes the staged rows the index in one transaction.
+PostgreSQL with COPY, into a staging table beside the live one. Its indexes are then built
+(two at a time) and `swap` makes it the document table in one short transaction, with the
+writes made meanwhile: building a GIN index from scratch is about twice as fast as inserting
+the same rows into one.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
@@ -93,44 +97,121 @@ def add_words(cur: psycopg.Cursor, words: Iterable[tuple[str, str]]) -> None:
         )
 
 
-def merge(cur: psycopg.Cursor, params: dict, words: set[tuple[str, str]]) -> None:
-    """Make rebuild_staging the index, keeping what was written since `params["start"]`."""
-    # No ANALYZE of the staging table: its statistics of tsvectors cost a second per 20,000
-    # documents, and the statements below scan it whole whatever they would say.
-    # Readers go on reading the old rows; writers wait until this commits.
+#: The table a rebuild fills beside the live one (a real table: its indexes are built on two
+#: connections at once).
+STAGING = sql.Identifier("search_index", "rebuild")
+
+
+def create_staging(cur: psycopg.Cursor) -> None:
+    """A new, empty staging table shaped as the document table, without indexes (building
+    them once filled is faster than keeping them while rows arrive)."""
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGING))  # left by a crash
+    cur.execute(
+        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
+            STAGING, DOCUMENT
+        )
+    )
+    # LIKE leaves out the table's storage options (migration 0008's toast_tuple_target).
+    cur.execute("SELECT reloptions FROM pg_class WHERE oid = 'search_index.document'::regclass")
+    options = cur.fetchone()[0]
+    if options:
+        settings = sql.SQL(", ").join(sql.SQL(option) for option in options)
+        cur.execute(sql.SQL("ALTER TABLE {} SET ({})").format(STAGING, settings))
+
+
+def drop_staging(cur: psycopg.Cursor) -> None:
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGING))
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index of the document table, to build on the staging table under a temporary name."""
+
+    name: str
+    create: str  # CREATE INDEX on the staging table, named `staged`
+    constraint: str | None  # "PRIMARY KEY" or "UNIQUE" when a constraint uses the index
+    size: int  # of the live index: the largest is built alone
+
+    @property
+    def staged(self) -> str:
+        return "rebuild_" + self.name
+
+
+def live_indexes(cur: psycopg.Cursor) -> list[Index]:
+    """The indexes of the document table (whatever the migrations made), largest first."""
+    cur.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid), con.contype, "
+        "pg_relation_size(i.indexrelid) FROM pg_index AS i "
+        "JOIN pg_class AS c ON c.oid = i.indexrelid "
+        "LEFT JOIN pg_constraint AS con ON con.conindid = i.indexrelid "
+        "AND con.conrelid = i.indrelid "
+        "WHERE i.indrelid = 'search_index.document'::regclass ORDER BY 4 DESC, 1"
+    )
+    indexes = []
+    for name, definition, kind, size in cur.fetchall():
+        head = f"INDEX {name} ON search_index.document USING "
+        if definition.count(head) != 1:
+            raise RuntimeError(f"unexpected definition of index {name}: {definition}")
+        create = definition.replace(head, f"INDEX rebuild_{name} ON search_index.rebuild USING ")
+        constraint = {"p": "PRIMARY KEY", "u": "UNIQUE"}.get(kind)
+        indexes.append(Index(name, create, constraint, size))
+    return indexes
+
+
+def swap(
+    cur: psycopg.Cursor, params: dict, words: set[tuple[str, str]], indexes: list[Index]
+) -> None:
+    """Make the staging table (filled and indexed) the document table, with what was written
+    or deleted since version `params["start"]`, in the caller's transaction."""
+    # Writers wait from here; readers go on reading the old table until the DROP below.
     cur.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(DOCUMENT))
     cur.execute("SET LOCAL search_index.recount = 'later'")
     cur.execute(
         sql.SQL(
-            "DELETE FROM {} AS d WHERE d.version < %(start)s "
-            "AND NOT EXISTS (SELECT 1 FROM rebuild_staging AS s WHERE s.id = d.id)"
-        ).format(DOCUMENT),
+            "DELETE FROM {} AS r USING search_index.deleted AS t "
+            "WHERE t.id = r.id AND t.version > %(start)s"
+        ).format(STAGING),
         params,
     )
-    staged = sql.SQL(
-        "rebuild_staging AS s WHERE NOT EXISTS (SELECT 1 FROM search_index.deleted AS t "
-        "WHERE t.id = s.id AND t.version > %(start)s)"
-    )
-    cur.execute(upsert(staged, keep_newer_than=True), params)
+    written = sql.SQL("{} AS s WHERE s.version > %(start)s").format(DOCUMENT)
+    cur.execute(upsert(written, table=STAGING), params)
     cur.execute("DELETE FROM search_index.deleted")
     cur.execute("DELETE FROM search_index.facet_count")
-    # Stored broad queries were counted over the old rows (the triggers skipped this merge);
-    # they are stored again when next searched.
-    cur.execute("DELETE FROM search_index.broad_query")
     cur.execute(
         sql.SQL(
             "INSERT INTO search_index.facet_count (code, n) SELECT c, count(*) FROM {} AS d "
             "CROSS JOIN LATERAL unnest(d.facet_codes) AS c "
             "WHERE d.state = 'published' AND NOT d.private GROUP BY c"
-        ).format(DOCUMENT)
+        ).format(STAGING)
     )
+    # Stored broad queries were counted over the old rows; they are stored again when next
+    # searched.
+    cur.execute("DELETE FROM search_index.broad_query")
     # Words of documents written meanwhile are newer than `start` and stay.
     cur.execute("DELETE FROM search_index.vocabulary WHERE version < %(start)s", params)
     add_words(cur, words)
-    # Searches scan GIN pending lists entry by entry: merge them into the indexes now.
     cur.execute(
-        "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index AS i "
-        "JOIN pg_class AS c ON c.oid = i.indexrelid JOIN pg_am AS a ON a.oid = c.relam "
-        "WHERE i.indrelid = 'search_index.document'::regclass AND a.amname = 'gin'"
+        "SELECT pg_get_triggerdef(oid) FROM pg_trigger "
+        "WHERE tgrelid = 'search_index.document'::regclass AND NOT tgisinternal ORDER BY tgname"
     )
-    cur.execute(sql.SQL("ANALYZE {}").format(DOCUMENT))
+    triggers = [row[0] for row in cur.fetchall()]
+    # Readers wait from here until the commit (catalogue changes only, no data to move).
+    cur.execute(sql.SQL("DROP TABLE {}").format(DOCUMENT))
+    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO document").format(STAGING))
+    for index in indexes:
+        staged = sql.Identifier("search_index", index.staged)
+        if index.constraint is None:
+            cur.execute(
+                sql.SQL("ALTER INDEX {} RENAME TO {}").format(staged, sql.Identifier(index.name))
+            )
+        else:  # the index takes the constraint's name
+            cur.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} USING INDEX {}").format(
+                    DOCUMENT,
+                    sql.Identifier(index.name),
+                    sql.SQL(index.constraint),
+                    sql.Identifier(index.staged),
+                )
+            )
+    for trigger in triggers:
+        cur.execute(trigger)
