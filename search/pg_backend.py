@@ -375,9 +375,10 @@ class PostgresBackend(SearchBackend):
         names = list(dict.fromkeys(query.facet_fields))
         counted: dict[int, int] | None = None
         stored = False
-        if "q" not in params and not (query.filters or query.include_private or query.allowed_orgs):
+        unfiltered = not (query.filters or query.include_private)
+        if "q" not in params and unfiltered and not query.allowed_orgs:
             counted = public_counts(cur, names)  # what everyone sees, unfiltered
-        elif "q" in params and not (query.filters or query.include_private):
+        elif "q" in params and unfiltered:
             counted = stored_counts(cur, params["q"], names)
             stored = counted is not None
             self.stored_counts += stored
@@ -387,12 +388,7 @@ class PostgresBackend(SearchBackend):
                 cur.execute(facet_keys_sql(source, names), params)
                 for code, n in self.facet_codes.expand(cur, cur.fetchall(), names).items():
                     counted[code] = counted.get(code, 0) + n
-        if (
-            counted is None
-            and names
-            and "q" in params
-            and not (query.filters or query.include_private)
-        ):
+        if counted is None and names and "q" in params and unfiltered:
             counted = count_by_complement(
                 cur, self.facet_codes, query, names, where, params, self.complement_share
             )

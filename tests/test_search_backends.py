@@ -16,7 +16,13 @@ import pytest
 from search.base import SearchBackend
 from search.documents import SearchDocument, SearchError, SearchQuery
 
-BACKENDS = ["whoosh", pytest.param("postgresql", marks=pytest.mark.postgres)]
+BACKENDS = [
+    "whoosh",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    # Answers text queries from stored counts, kept by the triggers through every write of
+    # the contract (tests/test_search_pg.py StoringBackend).
+    pytest.param("postgresql-stored", marks=pytest.mark.postgres),
+]
 
 
 def make_backend(name: str, path: Path, request: pytest.FixtureRequest) -> SearchBackend:
@@ -25,11 +31,11 @@ def make_backend(name: str, path: Path, request: pytest.FixtureRequest) -> Searc
         from search.whoosh_backend import WhooshBackend
 
         return WhooshBackend(path / "index", procs=1)
-    if name == "postgresql":
+    if name in ("postgresql", "postgresql-stored"):
         # A new database from the `pg_server_url` server, migrated, dropped afterwards.
         from tests.test_search_pg import make_pg_backend
 
-        return make_pg_backend(request)
+        return make_pg_backend(request, storing=name == "postgresql-stored")
     raise ValueError(name)
 
 

@@ -16,7 +16,7 @@ from catalog import db
 from catalog.services import Catalog, Context
 from catalog.services.search import package_search, reindex, search_check
 from catalog.settings import load_settings
-from search.documents import FILTER_FIELDS, SearchDocument, SearchQuery
+from search.documents import FILTER_FIELDS, SearchDocument, SearchQuery, SearchResult
 from search.pg_backend import PostgresBackend
 from tests.conftest import _fresh_pg_database
 from tests.factories import make_dataset, make_org
@@ -36,11 +36,24 @@ def pg_database(request: pytest.FixtureRequest) -> str:
     return url
 
 
-def make_pg_backend(request: pytest.FixtureRequest) -> PostgresBackend:
-    """A PostgreSQL backend on a new database of its own (see `pg_database`)."""
+class StoringBackend(PostgresBackend):
+    """Stores the counts of every text query that matches, and answers from them: each search
+    runs twice, the first stores, the second reads what the triggers keep (search/pg_broad.py)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, broad_min=1)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        super().search(query)
+        return super().search(query)
+
+
+def make_pg_backend(request: pytest.FixtureRequest, storing: bool = False) -> PostgresBackend:
+    """A PostgreSQL backend on a new database of its own (see `pg_database`); with `storing`,
+    a StoringBackend."""
     engine = db.make_engine(pg_database(request))
     request.addfinalizer(engine.dispose)
-    return PostgresBackend(engine)
+    return StoringBackend(engine) if storing else PostgresBackend(engine)
 
 
 @pytest.fixture
