@@ -10,7 +10,7 @@ Tables (schema `search_index`, created by migration 0004):
   `facet_count`: facet counts of the public documents, kept by triggers, which the front page
   (no query, no filter) reads instead of counting.
 * `broad_query`, `broad_count`: the same counts for text queries that match many documents,
-  stored the first time they are counted and then kept by triggers (search/pg_broad.py).
+  stored once a process has counted them twice, then kept by triggers (search/pg_broad.py).
 * `deleted`: ids deleted while a rebuild runs; `vocabulary`: words for "did you mean".
 
 Ranking is ts_rank_cd with the Whoosh field boosts as weights, ties broken as Whoosh does. It
@@ -41,7 +41,15 @@ from sqlalchemy import Engine
 from search.base import SearchBackend, check_query
 from search.documents import SearchDocument, SearchHit, SearchQuery, SearchResult
 from search.highlight import best_snippet
-from search.pg_broad import BROAD_CAP, BROAD_MIN, lock_writers, store, stored_counts
+from search.pg_broad import (
+    BROAD_CAP,
+    BROAD_MIN,
+    BROAD_MISSES,
+    Misses,
+    lock_writers,
+    store,
+    stored_counts,
+)
 from search.pg_documents import (
     COLUMNS,
     DOCUMENT,
@@ -116,13 +124,15 @@ class PostgresBackend(SearchBackend):
         procs: int = 2,
         broad_min: float = BROAD_MIN,
         broad_cap: int = BROAD_CAP,
+        broad_misses: int = BROAD_MISSES,
     ) -> None:
         """`engine` is the catalogue's engine; migration 0004 must have run on its database.
         `rank_window` is the most matches a query ranks (see the module docstring);
         `complement_share` the share of matches above which facets are counted by complement
         (`count_by_complement`; above 1: never); `procs` the processes that analyse documents
         in a rebuild; `broad_min` the matches from which a text query's counts are stored,
-        `broad_cap` the most stored (search/pg_broad.py)."""
+        `broad_cap` the most stored, `broad_misses` the full counts of one in this process
+        before it is stored (search/pg_broad.py)."""
         if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
             raise ValueError("the PostgreSQL search backend needs a postgresql+psycopg engine")
         self.engine = engine
@@ -131,6 +141,8 @@ class PostgresBackend(SearchBackend):
         self.procs = procs
         self.broad_min = broad_min
         self.broad_cap = broad_cap
+        self.broad_misses = broad_misses
+        self.misses = Misses()
         # Facet value codes never change once assigned, so every process may keep them.
         self.facet_codes = FacetCodes()
         #: Searches whose facets were counted by complement, or read from stored counts
@@ -341,12 +353,15 @@ class PostgresBackend(SearchBackend):
                 if found is not None:
                     highlights[doc_id] = found
         result = SearchResult(count=count, hits=hits, facets=facets, highlights=highlights)
-        broad = tsquery is not None and not stored and self._storable(query, count)
+        broad = tsquery is not None and not stored and self._storable(query, tsquery, count)
         return result, tsquery if broad else None
 
-    def _storable(self, query: SearchQuery, count: int) -> bool:
-        """Whether the counts of a text query with `count` matches should be stored."""
-        return count >= self.broad_min and not (query.filters or query.include_private)
+    def _storable(self, query: SearchQuery, tsquery: str, count: int) -> bool:
+        """Whether the counts of a text query with `count` matches, just counted in full,
+        should now be stored."""
+        if count < self.broad_min or query.filters or query.include_private:
+            return False
+        return self.misses.count(tsquery) >= self.broad_misses
 
     def _store(self, tsquery: str) -> None:
         """Count the public matches of `tsquery` and all facets, and store them."""
@@ -364,6 +379,7 @@ class PostgresBackend(SearchBackend):
                     counted = count_matches(cur, self.facet_codes, names, where, params)
                 if counted.get(0, 0) >= self.broad_min:
                     store(cur, tsquery, counted, self.broad_cap)
+            self.misses.forget(tsquery)
         except errors.LockNotAvailable:
             pass  # writers at work: stored by a later search
 

@@ -1,8 +1,8 @@
 """Counts of broad text queries for the PostgreSQL search backend (search/pg_backend.py).
 
 A word found in most datasets ("งบประมาณ", "budget") or a common phrase costs a pass over
-thousands of rows every time it is counted, with its facets. The first time such a query is
-counted (BROAD_MIN public matches or more) its counts over the public documents are stored
+thousands of rows every time it is counted, with its facets. The second time a process counts
+such a query (BROAD_MIN public matches or more) its counts over the public documents are stored
 (`search_index.broad_query` and `broad_count`, migration 0007); the statement triggers of that
 migration then keep them exact in every writer's transaction, as `facet_count` is kept for the
 front page. Later searches read them instead of counting: the documents and facets of what
@@ -11,6 +11,9 @@ apart (few). A rebuild empties them; they fill again on use.
 """
 
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
 
 import psycopg
 
@@ -21,6 +24,31 @@ BROAD_MIN = 1000
 #: Most queries stored; storing one more drops the oldest. Every write tests each stored query
 #: against the rows it changes (microseconds each).
 BROAD_CAP = 200
+#: Times a process counts a broad query in full before storing it: storing makes writers wait
+#: (`lock_writers`), which queries searched once (a crawler's) should not.
+BROAD_MISSES = 2
+
+
+class Misses:
+    """Broad queries a process counted in full, and how often, for the most recent `size`."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._seen: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def count(self, tsquery: str) -> int:
+        """Record one more full count of `tsquery`; the number so far."""
+        with self._lock:
+            n = self._seen.pop(tsquery, 0) + 1
+            self._seen[tsquery] = n
+            if len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+            return n
+
+    def forget(self, tsquery: str) -> None:
+        with self._lock:
+            self._seen.pop(tsquery, None)
 
 
 def stored_counts(cur: psycopg.Cursor, tsquery: str, names: list[str]) -> dict[int, int] | None:

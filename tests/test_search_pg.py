@@ -41,7 +41,7 @@ class StoringBackend(PostgresBackend):
     runs twice, the first stores, the second reads what the triggers keep (search/pg_broad.py)."""
 
     def __init__(self, engine: Engine) -> None:
-        super().__init__(engine, broad_min=1)
+        super().__init__(engine, broad_min=1, broad_misses=1)
 
     def search(self, query: SearchQuery) -> SearchResult:
         super().search(query)
@@ -267,7 +267,7 @@ def _same_as_counted(stored: PostgresBackend, direct: PostgresBackend, q: str) -
 def test_broad_query_counts_are_stored_and_stay_exact_through_every_write(
     engines: list[Engine],
 ) -> None:
-    stored = PostgresBackend(engines[0], broad_min=3)
+    stored = PostgresBackend(engines[0], broad_min=3, broad_misses=1)
     direct = PostgresBackend(engines[1], broad_min=float("inf"), complement_share=float("inf"))
     stored.rebuild(_broad_catalogue())
     for q in ("งบประมาณ", '"ถนนคอนกรีต"'):
@@ -301,7 +301,7 @@ def test_broad_query_counts_are_stored_and_stay_exact_through_every_write(
 
 
 def test_storing_broad_counts_never_waits_for_writers(engines: list[Engine]) -> None:
-    stored = PostgresBackend(engines[0], broad_min=2)
+    stored = PostgresBackend(engines[0], broad_min=2, broad_misses=1)
     direct = PostgresBackend(engines[1], broad_min=float("inf"))
     stored.index([doc(f"d{i}", title_th="งบประมาณ") for i in range(4)])
     with engines[1].begin() as writer:  # a write in progress, not yet committed
@@ -315,8 +315,36 @@ def test_storing_broad_counts_never_waits_for_writers(engines: list[Engine]) -> 
     assert _same_as_counted(stored, direct, "งบประมาณ") == 3
 
 
+def _stored_queries(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM search_index.broad_query")).scalar()
+
+
+def test_a_broad_query_is_stored_when_counted_in_full_a_second_time(
+    engines: list[Engine],
+) -> None:
+    backend = PostgresBackend(engines[0], broad_min=2)
+    backend.index([doc(f"d{i}", title_th="งบประมาณ") for i in range(4)])
+    query = SearchQuery(q="งบประมาณ")
+    assert backend.search(query).count == 4
+    assert _stored_queries(engines[0]) == 0  # searched once: writers never waited for it
+    assert backend.search(query).count == 4
+    assert _stored_queries(engines[0]) == 1
+    assert backend.stored_counts == 0
+    assert backend.search(query).count == 4
+    assert backend.stored_counts == 1
+    other = PostgresBackend(engines[1], broad_min=2)  # another process reads them too
+    assert other.search(query).count == 4
+    assert other.stored_counts == 1
+    # A narrow query is never stored, however often searched.
+    backend.index([doc("x", title_th="ขยะ")])
+    for _ in range(3):
+        assert backend.search(SearchQuery(q="ขยะ")).count == 1
+    assert _stored_queries(engines[0]) == 1
+
+
 def test_only_the_newest_broad_queries_are_stored(engines: list[Engine]) -> None:
-    stored = PostgresBackend(engines[0], broad_min=2, broad_cap=2)
+    stored = PostgresBackend(engines[0], broad_min=2, broad_cap=2, broad_misses=1)
     direct = PostgresBackend(engines[1], broad_min=float("inf"))
     stored.index([doc(f"d{i}", title_th="งบประมาณ ถนน ขยะ", tags=(f"t{i}",)) for i in range(3)])
     for q in ("งบประมาณ", "ถนน", "ขยะ"):

@@ -9,7 +9,7 @@ milliseconds per search to count (its matches and facets: one pass over every ma
 `broad_query` holds such queries (their tsquery, as search/pg_documents.py writes it) and
 `broad_count` their counts over the public documents: code 0 for the documents, a facet
 value's code for each value, as `facet_count` does for the whole catalogue. The backend adds
-a query the first time it counts it broad (search/pg_broad.py); from then on the statement
+a query once it has counted it broad twice (search/pg_broad.py); from then on the statement
 triggers below keep its counts exact in every writer's own transaction, and a rebuild empties
 both tables (they fill again on use).
 """
