@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -269,20 +269,24 @@ class PostgresBackend(SearchBackend):
                     swap(cur, params, words, indexes)
                     conn.commit()
                 except BaseException:
-                    conn.rollback()
-                    drop_staging(cur)
-                    conn.commit()
+                    # A broken connection ends the session: its lock goes with it, and the
+                    # next rebuild drops the staging table.
+                    with suppress(psycopg.Error):
+                        conn.rollback()
+                        drop_staging(cur)
+                        conn.commit()
                     raise
                 finally:
-                    cur.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK,))
-                    conn.commit()
+                    with suppress(psycopg.Error):
+                        cur.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK,))
+                        conn.commit()
         finally:
             raw.close()
         return len(seen)
 
     def _build_indexes(self, conn: psycopg.Connection, indexes: list[Index]) -> None:
-        """Build `indexes` on the staging table: the largest on `conn`, the others meanwhile
-        on a second connection; then ANALYZE it (not at the same time: it waits for index
+        """Build `indexes` on the staging table: the first (the tsvector's) on `conn`, the
+        others meanwhile on a second connection; then ANALYZE it (not at the same time: it waits for index
         builds)."""
 
         def build(connection: psycopg.Connection, todo: list[Index]) -> None:

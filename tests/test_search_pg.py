@@ -98,6 +98,10 @@ def test_a_failed_rebuild_leaves_the_index_as_it_was(engines: list[Engine]) -> N
         assert conn.execute(text("SELECT to_regclass('search_index.rebuild')")).scalar() is None
     assert backend.rebuild([doc("next", title_th="ถนน")]) == 1  # the rebuild lock was let go
     assert ids(backend, "ถนน") == ["next"]
+    with engines[0].begin() as conn:  # as a killed rebuild leaves it
+        conn.execute(text("CREATE TABLE search_index.rebuild (id text)"))
+    assert backend.rebuild([doc("after-crash", title_th="ถนน")]) == 1
+    assert ids(backend, "ถนน") == ["after-crash"]
 
 
 def _table_shape(engine: Engine) -> tuple[list, list, list]:
