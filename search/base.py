@@ -52,6 +52,11 @@ class SearchBackend(abc.ABC):
     def all_ids_with_modified(self) -> dict[str, datetime | None]:
         """Every indexed id with its `metadata_modified`, to compare with the DB (drift check)."""
 
+    def check_counts(self, repair: bool = False) -> list[str]:
+        """Counts the backend keeps beside its documents (if any) that differ from a recount,
+        named for people; with `repair`, set right. The default keeps none."""
+        return []
+
     def rebuild(self, docs: Iterable[SearchDocument]) -> int:
         """Replace the whole index with `docs`; return how many were written.
 

@@ -49,6 +49,7 @@ from search.pg_broad import (
     lock_writers,
     store,
     stored_counts,
+    stored_queries,
 )
 from search.pg_documents import (
     COLUMNS,
@@ -106,6 +107,10 @@ ORDER_BY = {
     "title_th": "d.title_th_key, d.id",
     "title_en": "d.title_en_key, d.id",
 }
+
+
+def _nonzero(counts: dict[int, int]) -> dict[int, int]:
+    return {code: n for code, n in counts.items() if n}
 
 
 # The backend ---------------------------------------------------------------------------------
@@ -308,6 +313,38 @@ class PostgresBackend(SearchBackend):
         with conn.cursor() as cur:
             cur.execute(sql.SQL("ANALYZE {}").format(STAGING))
         conn.commit()
+
+    def check_counts(self, repair: bool = False) -> list[str]:
+        """The counts the triggers keep (the front page's and the stored broad queries'),
+        recounted in one snapshot; with `repair`, writers wait while the front page's are
+        recounted and drifting broad queries are dropped (stored again on use)."""
+        names = list(FILTERS)
+        public, _ = where_clause(SearchQuery(), None)
+        with self._transaction(read_only=not repair) as cur:
+            if repair:
+                cur.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(DOCUMENT))
+            drift = []
+            front = count_matches(cur, self.facet_codes, names, public, {"orgs": []})
+            if _nonzero(public_counts(cur, names)) != _nonzero(front):
+                drift.append("front page counts")
+                if repair:
+                    cur.execute("DELETE FROM search_index.facet_count")
+                    cur.execute(
+                        "INSERT INTO search_index.facet_count (code, n) "
+                        "SELECT c, n FROM unnest(%s::int[], %s::int[]) AS m(c, n)",
+                        (list(front), list(front.values())),
+                    )
+            cur.execute("SET LOCAL enable_seqscan = off")
+            for query_id, tsquery, kept in stored_queries(cur):
+                where, params = where_clause(SearchQuery(), tsquery)
+                counted = count_matches(cur, self.facet_codes, names, where, params)
+                if _nonzero(kept) != _nonzero(counted):
+                    drift.append(f"stored counts of {tsquery}")
+                    if repair:
+                        cur.execute(
+                            "DELETE FROM search_index.broad_query WHERE id = %s", (query_id,)
+                        )
+        return drift
 
     # Reading -------------------------------------------------------------------------------
 

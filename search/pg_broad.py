@@ -99,3 +99,14 @@ def lock_writers(cur: psycopg.Cursor) -> None:
     raises psycopg.errors.LockNotAvailable while a writer or a rebuild is at work (the query
     is then stored another time)."""
     cur.execute("LOCK TABLE search_index.document IN SHARE MODE NOWAIT")
+
+
+def stored_queries(cur: psycopg.Cursor) -> list[tuple[int, str, dict[int, int]]]:
+    """(id, tsquery, code -> count) of every stored query."""
+    cur.execute("SELECT id, text FROM search_index.broad_query ORDER BY id")
+    queries = cur.fetchall()
+    cur.execute("SELECT query, code, n FROM search_index.broad_count WHERE n <> 0 OR code = 0")
+    counts: dict[int, dict[int, int]] = {}
+    for query, code, n in cur.fetchall():
+        counts.setdefault(query, {})[code] = n
+    return [(query_id, text, counts.get(query_id, {0: 0})) for query_id, text in queries]

@@ -85,7 +85,9 @@ _DEFAULT_FACETS = ("organization", "tags", "res_format", "groups", "license_id",
 
 
 @search.command("check")
-@click.option("--repair", is_flag=True, help="Re-index what is missing or stale; drop orphans.")
+@click.option(
+    "--repair", is_flag=True, help="Re-index what is missing or stale; drop orphans; recount."
+)
 @click.pass_obj
 def search_check(obj: dict[str, Any], repair: bool) -> None:
     """Compare the search index with the database (and repair the drift)."""
@@ -96,9 +98,13 @@ def search_check(obj: dict[str, Any], repair: bool) -> None:
     click.echo(
         f"{report['datasets']} datasets, {report['indexed']} indexed: "
         f"{len(report['missing'])} missing, {len(report['stale'])} stale, "
-        f"{len(report['orphans'])} orphans" + (" — repaired" if repair else "")
+        f"{len(report['orphans'])} orphans, {len(report['counts'])} kept counts off"
+        + (" — repaired" if repair else "")
     )
-    if not repair and (report["missing"] or report["stale"] or report["orphans"]):
+    for name in report["counts"]:
+        click.echo(f"  counts off: {name}")
+    drift = report["missing"] or report["stale"] or report["orphans"] or report["counts"]
+    if not repair and drift:
         sys.exit(1)
 
 

@@ -202,7 +202,8 @@ def reindex(ctx: Context) -> int:
 
 
 def search_check(ctx: Context, repair: bool = False) -> dict[str, Any]:
-    """Compare the index with the database: missing, stale and orphan entries; fix them."""
+    """Compare the index with the database: missing, stale and orphan entries, and counts kept
+    beside them that differ from a recount; fix them."""
     with ctx.catalog.reader() as session:
         auth.require(ctx, session, "reindex")
         in_db = dict(session.execute(select(Dataset.id, Dataset.modified)).all())
@@ -226,6 +227,8 @@ def search_check(ctx: Context, repair: bool = False) -> dict[str, Any]:
         "missing": missing,
         "stale": stale,
         "orphans": orphans,
+        # Counts some backends keep beside the documents (PostgreSQL's triggers).
+        "counts": ctx.catalog.search.check_counts(repair=repair),
         "repaired": repair,
     }
 
