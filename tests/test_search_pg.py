@@ -375,6 +375,14 @@ def _write_many(url: str, prefix: str, n: int) -> None:
 
 
 def test_several_processes_can_write_at_once(pg_url: str) -> None:
+    engine = db.make_engine(pg_url)
+    storing = PostgresBackend(engine, broad_min=1, broad_misses=1)
+    storing.index([doc("seed", title_th="ถนน")])
+    for q in ("ถนน", WRITER_WORDS["x"]):  # stored: every writer's triggers update them
+        storing.index([doc(f"seed-{q}", title_th=q)])
+        storing.search(SearchQuery(q=q))
+    storing.delete(["seed", *(f"seed-{q}" for q in ("ถนน", WRITER_WORDS["x"]))])
+    engine.dispose()
     context = multiprocessing.get_context("fork")
     procs = [
         context.Process(target=_write_many, args=(pg_url, prefix, 9)) for prefix in WRITER_WORDS
@@ -394,6 +402,9 @@ def test_several_processes_can_write_at_once(pg_url: str) -> None:
         kept, counted = _facets_kept_and_counted(reader)
         assert kept == counted
         assert kept[0] == 3 * 6 + 1
+        assert reader.check_counts() == []  # the stored queries' counts too
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM search_index.broad_query")).scalar() == 2
     finally:
         engine.dispose()
 
