@@ -78,6 +78,7 @@ from search.pg_rebuild import (
     create_staging,
     drop_staging,
     live_indexes,
+    recount_front_page,
     swap,
     unique_batches,
 )
@@ -328,12 +329,7 @@ class PostgresBackend(SearchBackend):
             if _nonzero(public_counts(cur, names)) != _nonzero(front):
                 drift.append("front page counts")
                 if repair:
-                    cur.execute("DELETE FROM search_index.facet_count")
-                    cur.execute(
-                        "INSERT INTO search_index.facet_count (code, n) "
-                        "SELECT c, n FROM unnest(%s::int[], %s::int[]) AS m(c, n)",
-                        (list(front), list(front.values())),
-                    )
+                    recount_front_page(cur)
             cur.execute("SET LOCAL enable_seqscan = off")
             for query_id, tsquery, kept in stored_queries(cur):
                 where, params = where_clause(SearchQuery(), tsquery)

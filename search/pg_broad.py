@@ -62,9 +62,8 @@ def stored_counts(cur: psycopg.Cursor, tsquery: str, names: list[str]) -> dict[i
         (tsquery, numbers),
     )
     rows = cur.fetchall()
-    if not rows:  # a stored query always has its code-0 row while it matches anything
-        cur.execute("SELECT 1 FROM search_index.broad_query WHERE text = %s", (tsquery,))
-        return {0: 0} if cur.fetchone() else None
+    if not rows:  # a stored query always has its code-0 row (`store`)
+        return None
     return {code: n for code, n in rows if n > 0 or code == 0}
 
 
@@ -84,7 +83,7 @@ def store(cur: psycopg.Cursor, tsquery: str, counts: dict[int, int], cap: int) -
     row = cur.fetchone()
     if row is None:
         return False
-    positive = sorted((code, n) for code, n in counts.items() if n > 0)
+    positive = sorted((code, n) for code, n in counts.items() if n > 0 or code == 0)
     cur.execute(
         "INSERT INTO search_index.broad_count (query, code, n) "
         "SELECT %s, c, n FROM unnest(%s::int[], %s::int[]) AS m(c, n)",

@@ -130,7 +130,6 @@ class Index:
     name: str
     create: str  # CREATE INDEX on the staging table, named `staged`
     constraint: str | None  # "PRIMARY KEY" or "UNIQUE" when a constraint uses the index
-    size: int  # of the live index
 
     @property
     def staged(self) -> str:
@@ -149,14 +148,27 @@ def live_indexes(cur: psycopg.Cursor) -> list[Index]:
         "WHERE i.indrelid = 'search_index.document'::regclass ORDER BY 5 DESC, 4 DESC, 1"
     )
     indexes = []
-    for name, definition, kind, size, _ in cur.fetchall():
+    for name, definition, kind, _, _ in cur.fetchall():
         head = f"INDEX {name} ON search_index.document USING "
         if definition.count(head) != 1:
             raise RuntimeError(f"unexpected definition of index {name}: {definition}")
         create = definition.replace(head, f"INDEX rebuild_{name} ON search_index.rebuild USING ")
         constraint = {"p": "PRIMARY KEY", "u": "UNIQUE"}.get(kind)
-        indexes.append(Index(name, create, constraint, size))
+        indexes.append(Index(name, create, constraint))
     return indexes
+
+
+def recount_front_page(cur: psycopg.Cursor, table: sql.Identifier = DOCUMENT) -> None:
+    """Count the public documents of `table` and their facet values anew into
+    search_index.facet_count (what the triggers keep)."""
+    cur.execute("DELETE FROM search_index.facet_count")
+    cur.execute(
+        sql.SQL(
+            "INSERT INTO search_index.facet_count (code, n) SELECT c, count(*) FROM {} AS d "
+            "CROSS JOIN LATERAL unnest(d.facet_codes) AS c "
+            "WHERE d.state = 'published' AND NOT d.private GROUP BY c"
+        ).format(table)
+    )
 
 
 def swap(
@@ -177,14 +189,7 @@ def swap(
     written = sql.SQL("{} AS s WHERE s.version > %(start)s").format(DOCUMENT)
     cur.execute(upsert(written, table=STAGING), params)
     cur.execute("DELETE FROM search_index.deleted")
-    cur.execute("DELETE FROM search_index.facet_count")
-    cur.execute(
-        sql.SQL(
-            "INSERT INTO search_index.facet_count (code, n) SELECT c, count(*) FROM {} AS d "
-            "CROSS JOIN LATERAL unnest(d.facet_codes) AS c "
-            "WHERE d.state = 'published' AND NOT d.private GROUP BY c"
-        ).format(STAGING)
-    )
+    recount_front_page(cur, STAGING)
     # Stored broad queries were counted over the old rows; they are stored again when next
     # searched.
     cur.execute("DELETE FROM search_index.broad_query")
