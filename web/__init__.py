@@ -30,10 +30,11 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.json.ensure_ascii = False  # Thai stays readable in JSON responses
     app.extensions["khlang"] = catalog or Catalog.open(settings)
 
-    from web import browse, errors, ratelimit
+    from web import api, browse, errors, ratelimit
 
     ratelimit.init_app(app, settings.RATE_LIMIT_PER_MINUTE)
     app.register_blueprint(browse.bp)
+    api.init_app(app)
     app.context_processor(browse.template_globals)
     errors.init_app(app)
 

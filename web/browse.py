@@ -13,9 +13,9 @@ bp = Blueprint("browse", __name__)
 
 
 def ctx() -> services.Context:
-    from web.i18n import lang
+    from web.context import context
 
-    return services.Context(current_app.extensions["khlang"], user=None, lang=lang())
+    return context()
 
 
 @bp.get("/")

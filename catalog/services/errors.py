@@ -37,3 +37,7 @@ class ValidationFailed(ServiceError):
         from schemas.messages import localise_errors
 
         return localise_errors(self.errors, lang)
+
+
+class SearchQueryError(ServiceError):
+    """A search request that cannot be understood (a malformed ``fq``, an unknown sort)."""

@@ -1,0 +1,17 @@
+"""The open APIs: CKAN's Action API, the datastore, DCAT, data.json, Data Packages, OpenAPI."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from web.api import ckan, datastore, dcat, openapi
+
+    for module in (ckan, datastore, dcat, openapi):
+        app.register_blueprint(module.bp)
+
+
+def is_api_request(path: str) -> bool:
+    """Whether a path belongs to the CKAN API, whose errors use CKAN's JSON envelope."""
+    return path == "/api" or path.startswith("/api/")

@@ -1,0 +1,97 @@
+"""CKAN's Action API, served from the action registry: ``/api/3/action/<name>``.
+
+Request parsing and envelopes follow CKAN's own views (../shared/reference/ckan-action-api.md):
+a JSON body, form fields or (for side-effect-free actions) query parameters; the result in
+``{help, success, result}``. Errors become CKAN's error envelope in `web.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Blueprint, Response, request
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+
+from catalog.services.registry import get_action
+from web.context import context
+
+bp = Blueprint("api_ckan", __name__)
+API_VERSION = 3
+_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(\.[A-Za-z_$][\w$]{0,63}){0,3}$")
+
+
+def help_url(name: str) -> str:
+    """The help link of an action, on the host the request came to."""
+    return f"{request.host_url}api/3/action/help_show?name={name}"
+
+
+def json_response(body: Any, status: int = 200, callback: str | None = None) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    if callback:
+        # JSONP for old browser clients; the callback name is checked, never echoed raw.
+        return Response(f"{callback}({text});", status, mimetype="application/javascript")
+    return Response(text, status, mimetype="application/json")
+
+
+def envelope(name: str, result: Any) -> dict[str, Any]:
+    return {"help": help_url(name), "success": True, "result": result}
+
+
+def _multi(data: MultiDict[str, str]) -> dict[str, Any]:
+    # Repeated keys become lists, as CKAN reads them.
+    return {k: (v[0] if len(v) == 1 else v) for k, v in data.lists()}
+
+
+def request_data(side_effect_free: bool) -> dict[str, Any]:
+    """The action's parameters from a JSON body, form fields or the query string."""
+    if request.method == "POST":
+        body = request.get_data(cache=True)
+        if request.form:
+            return _multi(request.form)
+        if body.strip():
+            try:
+                data = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise BadRequest(f"Bad request: JSON Error: {exc}") from None
+            if not isinstance(data, dict):
+                raise BadRequest("Bad request: JSON Error: Request data JSON decoded to a non-dict")
+            return data
+        return _multi(request.args) if side_effect_free else {}
+    if not side_effect_free:
+        raise BadRequest(
+            "Bad request: JSON Error: Invalid request. Please use POST method for your request"
+        )
+    args = _multi(request.args)
+    args.pop("callback", None)
+    args.pop("_", None)  # jQuery's cache buster
+    return args
+
+
+@bp.route("/api", methods=["GET"])
+@bp.route("/api/<int:version>", methods=["GET"])
+def api_version(version: int = API_VERSION) -> Response:
+    return json_response({"version": API_VERSION})
+
+
+@bp.route("/api/action/<name>", methods=["GET", "POST"])
+@bp.route("/api/<int:version>/action/<name>", methods=["GET", "POST"])
+def call(name: str, version: int = API_VERSION) -> Response:
+    found = get_action(name)
+    data = request_data(found.side_effect_free)
+    callback = request.args.get("callback") if request.method == "GET" else None
+    if callback and not _CALLBACK.match(callback):
+        raise BadRequest("Bad request: callback is not a valid JavaScript function name")
+    ctx = context()
+    if callback:  # JSONP runs in any page's context: answer as an anonymous visitor
+        from catalog.services import Context
+
+        ctx = Context(ctx.catalog, lang=ctx.lang)
+    kwargs = found.load(data)
+    from catalog.services.registry import check_permission
+
+    check_permission(ctx, found.permission)
+    result = found.func(ctx, **kwargs)
+    return json_response(envelope(name, result), callback=callback)

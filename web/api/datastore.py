@@ -1,0 +1,7 @@
+"""Placeholder: the datastore endpoints are being built."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api_datastore", __name__)
