@@ -109,6 +109,8 @@ class Resource(IdMixin, TimestampMixin, Base):
     # The normalised UTF-8 CSV made by a harvest, and the datastore table loaded from it.
     normalised_key: Mapped[str | None] = mapped_column(String(200))
     datastore_table: Mapped[str | None] = mapped_column(String(63))
+    # The datastore's Parquet file (a storage key), queried with DuckDB; see catalog.services.datastore.
+    datastore_key: Mapped[str | None] = mapped_column(String(200))
     datastore_rows: Mapped[int | None] = mapped_column(BigInteger)
     # "pending" queues a (re)load after the publish commits; see catalog.services.datastore.
     datastore_status: Mapped[str | None] = mapped_column(String(20), index=True)

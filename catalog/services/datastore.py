@@ -1,151 +1,57 @@
-"""The datastore: one typed table per tabular resource, loaded from validated batches.
+"""The datastore: a typed Parquet file per tabular resource version, queried with DuckDB.
 
 A harvest publishes a resource with ``datastore_status = "pending"`` in its own transaction;
-`load_pending` then loads the stored normalised CSV into a new table and switches the resource
-to it in one more transaction, so the publish does not wait for the load (the slowest part of a
-big harvest on SQLite) and readers keep the previous table until the new one is complete. A
-crash mid-load leaves the resource "pending"; the next `load_pending` carries on.
+`load_pending` then writes the stored normalised CSV's validated, typed batches into a Parquet
+file, stores it (local folder or S3) and switches the resource to it in one more transaction,
+so the publish does not wait for the load and readers keep the previous file until the new one
+is complete. A crash mid-load leaves the resource "pending"; the next `load_pending` carries on.
 
-Tables are built with SQLAlchemy Core from the resource's Table Schema, so column names are
-always quoted identifiers and values always bound parameters. Field names that are not plain
-identifiers (Thai, spaces, ...) get positional column names; the Table Schema keeps the labels.
+`datastore_search` and `datastore_info` (CKAN's actions) and the dumps answer from that file
+through DuckDB (catalog.services.datastore_query, catalog.services.datastore_dump); the
+measurements that chose DuckDB over the SQL tables are in docs/benchmarks.md, "Datastore
+engine". The SQL tables earlier releases loaded (catalog.services.datastore_sql) are dropped
+when a resource's file replaces them.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
+import json
 import logging
-import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+from urllib.parse import urlencode
 
 import pyarrow as pa
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Connection,
-    Date,
-    Float,
-    Identity,
-    MetaData,
-    Table,
-    Text,
-    func,
-    inspect,
-    select,
-)
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from catalog.models import Resource
+from catalog.services import auth
 from catalog.services.context import Catalog, Context
 from catalog.services.datasets import can_read
+from catalog.services.datastore_dump import Dump
+from catalog.services.datastore_query import CKAN_TYPES, ID, MAX_LIMIT, engine, plan, source
+from catalog.services.datastore_sql import (  # noqa: F401  (the loaders' public names, as before)
+    Loader,
+    copy_csv,
+    copy_csv_allowed,
+    drop_table,
+    load_csv,
+    table_name,
+)
 from catalog.services.errors import NotFound
+from catalog.services.registry import action
+from schemas.datastore import DatastoreInfoParams, DatastoreSearchParams
 
-_TYPES = {
-    "integer": BigInteger,
-    "number": Float,
-    "boolean": Boolean,
-    "date": Date,
-    "year": BigInteger,
-}
 log = logging.getLogger(__name__)
 PENDING, ACTIVE, FAILED = "pending", "active", "failed"
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,58}$")
-ROW_COLUMN = "_row"
-#: Field types whose default-format text PostgreSQL's own input functions read as the
-#: validator does (ISO dates, plain numbers), so COPY may parse the CSV.
-_SERVER_PARSED = frozenset({"string", "integer", "number", "year", "date", "boolean"})
-#: What PostgreSQL's boolean input reads as true and false (in any case); a boolean field with
-#: other true or false values (ใช่, ผูกพัน, ...) is loaded batch by batch.
-_PG_TRUE, _PG_FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
-_TEXT_FORMATS = frozenset({"email", "uri", "uuid"})
-#: Field keys that change how a number is read; a schema using them is loaded batch by batch.
-_READING_KEYS = frozenset({"bareNumber", "groupChar", "decimalChar"})
-
-
-def table_name(resource_id: str, normalised_key: str = "") -> str:
-    """The table of a resource's data; a new normalised file gets a new table beside the old."""
-    suffix = hashlib.sha256(normalised_key.encode()).hexdigest()[:8] if normalised_key else ""
-    return "ds_" + resource_id.replace("-", "") + (f"_{suffix}" if suffix else "")
-
-
-def column_names(table_schema: Mapping[str, Any]) -> list[str]:
-    """Database column names for the schema's fields, in order."""
-    names = []
-    for index, field in enumerate(table_schema.get("fields", [])):
-        name = str(field.get("name", ""))
-        names.append(name if _IDENT.match(name) and name != ROW_COLUMN else f"col_{index + 1}")
-    return names
-
-
-def build_table(name: str, table_schema: Mapping[str, Any], numbered: bool = False) -> Table:
-    """The table of a resource's data; `numbered`: the database numbers the rows as they come
-    (an identity column, for `copy_csv`)."""
-    row = Column(ROW_COLUMN, BigInteger, primary_key=True, autoincrement=False)
-    if numbered:
-        row = Column(ROW_COLUMN, BigInteger, Identity(start=1), primary_key=True)
-    columns = [row]
-    for field, column in zip(
-        table_schema.get("fields", []), column_names(table_schema), strict=True
-    ):
-        columns.append(Column(column, _TYPES.get(field.get("type", "string"), Text)()))
-    return Table(name, MetaData(), *columns)
-
-
-class Loader:
-    """Creates a resource's table and appends typed batches to it, in the caller's transaction."""
-
-    def __init__(self, conn: Connection, name: str, table_schema: Mapping[str, Any]) -> None:
-        self.conn = conn
-        self.table = build_table(name, table_schema)
-        self.table.drop(conn, checkfirst=True)
-        self.table.create(conn)
-        self.rows = 0
-        self._columns = [c.name for c in self.table.columns]
-        self._insert_sql = str(self.table.insert().compile(dialect=conn.dialect))
-
-    def append(self, batch: pa.RecordBatch, source_rows: list[int] | None = None) -> None:
-        """Insert a batch (its columns in Table Schema order); `source_rows` numbers the rows."""
-        n = batch.num_rows
-        if not n:
-            return
-        numbers = source_rows or range(self.rows + 1, self.rows + n + 1)
-        postgres = self.conn.dialect.name == "postgresql"
-        columns = [numbers]
-        for column in batch.columns:
-            if not postgres and pa.types.is_date(column.type):
-                # SQLite stores dates as ISO text, which is what SQLAlchemy's Date reads back.
-                column = column.cast(pa.string())
-            columns.append(column.to_pylist())
-        rows = list(zip(*columns, strict=True))
-        if postgres:
-            self._copy(rows)
-        else:
-            # Our own compiled INSERT (quoted identifiers, ? placeholders), run as a plain DBAPI
-            # executemany of tuples: about twice as fast as going through SQLAlchemy.
-            cursor = self.conn.connection.driver_connection.cursor()
-            try:
-                cursor.executemany(self._insert_sql, rows)
-            finally:
-                cursor.close()
-        self.rows += n
-
-    def _copy(self, rows: list[tuple[Any, ...]]) -> None:
-        # COPY is several times faster than INSERT on PostgreSQL; identifiers are quoted by psycopg.
-        from psycopg import sql
-
-        raw = self.conn.connection.driver_connection
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(self.table.name), sql.SQL(", ").join(map(sql.Identifier, self._columns))
-        )
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
 
 
 def load_pending(
@@ -204,110 +110,105 @@ def _load(catalog: Catalog, resource_id: str) -> dict[str, Any] | None:
 
 def _fill(catalog: Catalog, conn: Connection, res: Resource, workdir: Path) -> int:
     path = _local_file(catalog, res.normalised_key or "", workdir)
-    name = table_name(res.id, res.normalised_key or "")
     expected = (res.validation_report or {}).get("rows")
-    rows = load_csv(conn, name, res.table_schema or {}, path, expected)
+    target = workdir / "datastore.parquet"
+    rows = write_parquet(res.table_schema or {}, path, target)
+    if expected is not None and rows != expected:
+        raise ValueError(f"the Parquet file holds {rows} rows, the validated file {expected}")
+    stored = catalog.storage.adopt(target, *_sha256(target))
     old = res.datastore_table
-    res.datastore_table, res.datastore_rows, res.datastore_status = name, rows, ACTIVE
-    if old and old != name:
+    res.datastore_key, res.datastore_rows, res.datastore_status = stored.key, rows, ACTIVE
+    res.datastore_table = None
+    if old:  # a SQL table loaded by an earlier release: the file answers from now on
         drop_table(conn, old)
     return rows
 
 
-def load_csv(
-    conn: Connection,
-    name: str,
-    table_schema: Mapping[str, Any],
-    path: Path,
-    expected_rows: int | None = None,
-    server_parsed: bool = True,
-) -> int:
-    """(Re)create table `name` and load the validated normalised CSV at `path` into it, in
-    the caller's transaction; returns the rows loaded.
+#: Rows per Parquet row group: DuckDB's own row-group size, so its threads split a scan well
+#: and a page deep in the file skips whole groups by their statistics.
+ROW_GROUP = 122_880
 
-    On PostgreSQL, when the schema's fields are all read by PostgreSQL as by the validator and
-    `expected_rows` is known, COPY parses the CSV itself (`copy_csv`, several times faster);
-    otherwise, or when that load does not give exactly the expected rows, the CSV is read
-    into typed batches by the validator and appended (`Loader`).
+
+class ParquetSink:
+    """Writes typed batches (Table Schema order) into a Parquet file, numbering the rows
+    (``_id``) and keeping the Table Schema in the file's metadata."""
+
+    def __init__(self, path: Path, table_schema: Mapping[str, Any]) -> None:
+        import json
+
+        import pyarrow.parquet as pq
+
+        from harvesters.validate_columns import arrow_schema
+
+        typed = arrow_schema(dict(table_schema))
+        if ID in typed.names:
+            raise ValueError(f"a field may not be called {ID}: the datastore numbers rows so")
+        schema = pa.schema([pa.field(ID, pa.int64(), nullable=False), *typed])
+        meta = {b"khlang.table_schema": json.dumps(dict(table_schema), ensure_ascii=False)}
+        self.schema = schema.with_metadata(meta)
+        self.rows = 0
+        self._buffer: list[pa.RecordBatch] = []
+        self._buffered = 0
+        # Row numbers are a plain sequence: delta-encoded they take a few bytes per page,
+        # where a dictionary would take as much as the data.
+        self._writer = pq.ParquetWriter(
+            path,
+            self.schema,
+            compression="zstd",
+            use_dictionary=list(typed.names),
+            column_encoding={ID: "DELTA_BINARY_PACKED"},
+        )
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        n = batch.num_rows
+        if not n:
+            return
+        ids = pa.array(range(self.rows + 1, self.rows + n + 1), pa.int64())
+        columns = [ids, *batch.columns]
+        self._buffer.append(pa.RecordBatch.from_arrays(columns, schema=self.schema))
+        self.rows += n
+        self._buffered += n
+        if self._buffered >= ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            table = pa.Table.from_batches(self._buffer, schema=self.schema)
+            self._writer.write_table(table, row_group_size=ROW_GROUP)
+            self._buffer, self._buffered = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+def write_parquet(table_schema: Mapping[str, Any], csv_path: Path, target: Path) -> int:
+    """Write the validated normalised CSV at `csv_path` as a Parquet file at `target`, with
+    the types of the Table Schema and its field names; returns the rows written.
+
+    :raises ValueError: the file no longer passes its schema.
     """
     from harvesters.validate import validate_csv
 
-    if server_parsed and expected_rows is not None and copy_csv_allowed(conn, table_schema):
-        try:
-            with conn.begin_nested():  # a savepoint: a refused COPY leaves nothing behind
-                rows = copy_csv(conn, name, table_schema, path)
-                if rows != expected_rows:
-                    raise _Mismatch(f"COPY read {rows} rows, the file holds {expected_rows}")
-            return rows
-        except Exception as exc:  # loaded batch by batch below, as for any other schema
-            log.info(
-                "datastore table %s: COPY of the CSV refused (%s); loading by batches", name, exc
-            )
-    loader = Loader(conn, name, table_schema)
-    checked = validate_csv(path, dict(table_schema), on_batch=loader.append)
+    sink = ParquetSink(target, table_schema)
+    try:
+        checked = validate_csv(csv_path, dict(table_schema), on_batch=sink.append)
+    finally:
+        sink.close()
     if checked.findings:
         first = checked.findings[0]
         raise ValueError(f"row {first.row}, field {first.field}: {first.message_en}")
-    return loader.rows
+    return sink.rows
 
 
-class _Mismatch(Exception):
-    pass
-
-
-def copy_csv_allowed(conn: Connection, table_schema: Mapping[str, Any]) -> bool:
-    """Whether PostgreSQL's COPY may parse a validated CSV of this schema itself."""
-    from schemas.tables import table_rules
-
-    fields = table_schema.get("fields") or []
-    if conn.dialect.name != "postgresql" or not fields:
-        return False
-    rules = table_rules(dict(table_schema)).fields
-    return all(
-        rule.type in _SERVER_PARSED
-        and (rule.format == "default" or rule.type == "string" and rule.format in _TEXT_FORMATS)
-        and rule.missing_values == ("",)
-        and not _READING_KEYS & field.keys()
-        and (
-            rule.type != "boolean"
-            or {v.lower() for v in rule.true_values} <= _PG_TRUE
-            and {v.lower() for v in rule.false_values} <= _PG_FALSE
-        )
-        for field, rule in zip(fields, rules, strict=True)
-    )
-
-
-def copy_csv(conn: Connection, name: str, table_schema: Mapping[str, Any], path: Path) -> int:
-    """Create table `name` and COPY the CSV at `path` into it, PostgreSQL parsing and typing
-    the cells; returns the rows COPY read. The header must name the schema's fields in order.
-    Rows are numbered in file order, as `Loader` numbers them."""
-    from psycopg import sql
-
-    fields = [str(f.get("name", "")) for f in table_schema.get("fields") or []]
-    with path.open(encoding="utf-8", newline="") as text:
-        header = next(csv.reader(text), [])
-    if header != fields:
-        raise _Mismatch("the CSV header is not the schema's fields in order")
-    table = build_table(name, table_schema, numbered=True)
-    table.drop(conn, checkfirst=True)
-    table.create(conn)
-    columns = sql.SQL(", ").join(map(sql.Identifier, column_names(table_schema)))
-    # FORCE_NULL: an empty cell is missing whether or not csv.writer quoted it (a lone field).
-    statement = sql.SQL(
-        "COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER true, FORCE_NULL ({}))"
-    ).format(sql.Identifier(name), columns, columns)
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cursor:
-        with cursor.copy(statement) as copy, path.open("rb") as data:
-            while chunk := data.read(1 << 20):
-                copy.write(chunk)
-        rows = cursor.rowcount
-        cursor.execute(  # the same table as Loader's from here on
-            sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP IDENTITY").format(
-                sql.Identifier(name), sql.Identifier(ROW_COLUMN)
-            )
-        )
-    return rows
+def _sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as data:
+        while chunk := data.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def _local_file(catalog: Catalog, key: str, workdir: Path) -> Path:
@@ -330,40 +231,259 @@ def _result(res: Resource, rows: int, started: float, status: str) -> dict[str, 
     }
 
 
-def drop_table(conn: Connection, name: str) -> None:
-    if inspect(conn).has_table(name):
-        Table(name, MetaData()).drop(conn)
+# --- reading: datastore_search, datastore_info, dumps -----------------------------------------
 
 
-def datastore_search(
-    ctx: Context, resource_id: str, limit: int = 100, offset: int = 0
-) -> dict[str, Any]:
-    """Rows of a resource's datastore table, in source order: fields, records and total.
+class DatastoreField(TypedDict):
+    id: str
+    type: str
+    info: NotRequired[dict[str, str]]
 
-    :raises NotFound: no such resource, not readable, or not loaded into the datastore.
+
+class DatastoreLinks(TypedDict):
+    start: str
+    next: str
+
+
+class DatastoreSearchResult(TypedDict):
+    resource_id: str
+    fields: list[DatastoreField]
+    records: list[dict[str, Any]] | list[list[Any]] | str
+    total: NotRequired[int]
+    total_was_estimated: bool
+    limit: int
+    offset: int
+    records_format: str
+    _links: DatastoreLinks
+
+
+class DatastoreInfoMeta(TypedDict):
+    id: str
+    count: int
+    table_type: str
+    size: int
+    aliases: list[str]
+    format: str
+
+
+class DatastoreInfoResult(TypedDict):
+    meta: DatastoreInfoMeta
+    fields: list[DatastoreField]
+
+
+@dataclass(frozen=True)
+class Located:
+    """A readable resource's datastore file, read from the database once per call."""
+
+    id: str
+    name: str
+    key: str
+    table_schema: dict[str, Any]
+    rows: int
+    modified: datetime | None
+
+    @property
+    def schema_fields(self) -> list[dict[str, Any]]:
+        return list(self.table_schema.get("fields") or [])
+
+
+def _readable(ctx: Context, session: Session, resource_id: str) -> Resource:
+    """The resource if the caller may read it; NotFound otherwise, so that a private
+    dataset's or resource's existence is not revealed."""
+    res = session.get(Resource, resource_id) if isinstance(resource_id, str) else None
+    if res is None or res.state != "active" or not can_read(ctx, session, res.dataset):
+        raise NotFound(f"Not found: resource {resource_id}")
+    if res.private and not auth.can(ctx, session, "read_private", res.dataset.owner_org_id):
+        raise NotFound(f"Not found: resource {resource_id}")
+    return res
+
+
+def locate(ctx: Context, resource_id: str) -> Located:
+    """The datastore file of a resource the caller may read.
+
+    :raises NotFound: no such resource, not readable, or no datastore file (yet).
     """
-    limit = max(0, min(int(limit), 10_000))
     with ctx.catalog.reader() as session:
-        res = session.get(Resource, resource_id)
-        if res is None or res.state != "active" or not can_read(ctx, session, res.dataset):
-            raise NotFound(f"Not found: resource {resource_id}")
-        if not res.datastore_table or not res.table_schema:
+        res = _readable(ctx, session, resource_id)
+        if not res.datastore_key or not res.table_schema:
             waiting = " yet (its load is queued)" if res.datastore_status == PENDING else ""
             raise NotFound(f"Not found: resource {resource_id} has no datastore table{waiting}")
-        table = build_table(res.datastore_table, res.table_schema)
-        conn = session.connection()
-        total = conn.scalar(select(func.count()).select_from(table))
-        query = select(table).order_by(table.c[ROW_COLUMN]).limit(limit).offset(max(0, int(offset)))
-        names = [f["name"] for f in res.table_schema["fields"]]
-        records = [
-            dict(zip(["_row", *names], row, strict=True)) for row in conn.execute(query).all()
-        ]
-        return {
-            "resource_id": resource_id,
-            "fields": [
-                {"id": f["name"], "type": f.get("type", "string")}
-                for f in res.table_schema["fields"]
-            ],
-            "records": records,
-            "total": total,
+        return Located(
+            res.id,
+            res.name,
+            res.datastore_key,
+            dict(res.table_schema),
+            res.datastore_rows or 0,
+            res.modified,
+        )
+
+
+def ckan_fields(
+    schema_fields: Sequence[Mapping[str, Any]], names: Sequence[str]
+) -> list[DatastoreField]:
+    """CKAN's field list for the columns `names`: ``_id`` and the schema's fields, with the
+    Table Schema's titles and descriptions as CKAN's data dictionary ``info``."""
+    by_name = {str(f["name"]): f for f in schema_fields}
+    result: list[DatastoreField] = []
+    for name in names:
+        if name == ID:
+            result.append({"id": ID, "type": "int"})
+            continue
+        spec = by_name[name]
+        entry: DatastoreField = {
+            "id": name,
+            "type": CKAN_TYPES.get(spec.get("type", "string"), "text"),
         }
+        info = {
+            key: str(spec[source_key])
+            for key, source_key in (
+                ("label", "title"),
+                ("notes", "description"),
+                ("label_en", "title_en"),
+                ("notes_en", "description_en"),
+            )
+            if spec.get(source_key)
+        }
+        if info:
+            entry["info"] = info
+        result.append(entry)
+    return result
+
+
+def _links(resource_id: str, given: dict[str, Any], offset: int, limit: int) -> DatastoreLinks:
+    base = "/api/3/action/datastore_search?"
+    start = {"resource_id": resource_id, **{k: v for k, v in given.items() if v is not None}}
+    return {
+        "start": base + urlencode(start),
+        "next": base + urlencode({**start, "offset": offset + limit}),
+    }
+
+
+@action("datastore_search", DatastoreSearchParams)
+def datastore_search(
+    ctx: Context,
+    resource_id: str,
+    filters: Mapping[str, Any] | None = None,
+    q: str | Mapping[str, str] | None = None,
+    fields: Sequence[str] | None = None,
+    sort: Sequence[str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    distinct: bool = False,
+    include_total: bool = True,
+    records_format: str = "objects",
+) -> DatastoreSearchResult:
+    """Search the rows of a resource's datastore table (CKAN's datastore_search).
+
+    :param resource_id: the resource whose table is searched.
+    :param filters: ``{field: value}`` or ``{field: [value, ...]}`` (any of the values); a
+        JSON object when sent in a query string.
+    :param q: words found anywhere in the row's text fields (each word inside a cell: Thai is
+        written without spaces; Latin letters in any case), or ``{field: words}``.
+    :param fields: the fields to return, a list or ``"a,b"`` (default: ``_id`` and all).
+    :param sort: ``"field1 asc, field2 desc"`` or a list of such items (default: file order).
+    :param limit: rows to return, 100 by default and at most 32,000.
+    :param offset: rows to skip.
+    :param distinct: return distinct rows of the fields only (without ``_id``).
+    :param include_total: count the matching rows (``total``); false is faster.
+    :param records_format: ``objects`` (default), ``lists`` or ``csv`` (a CSV string, no header).
+    :raises NotFound: no such resource, not readable, or not loaded into the datastore.
+    :raises ValidationFailed: a field the table does not have, or a bad filter value.
+    """
+    limit = max(0, min(int(limit), MAX_LIMIT))
+    offset = max(0, int(offset))
+    found = locate(ctx, resource_id)
+    planned = plan(
+        found.schema_fields, filters=filters, q=q, fields=fields, sort=sort, distinct=distinct
+    )
+    cursor = engine().cursor()
+    table = source(ctx.catalog.storage, found.key, cursor)
+    result = cursor.sql(
+        planned.select_sql(table) + " LIMIT ? OFFSET ?", params=[*planned.params, limit, offset]
+    ).to_arrow_table()
+    records = _records(result, records_format)
+    given = {
+        "filters": json.dumps(dict(filters), ensure_ascii=False) if filters else None,
+        "q": (json.dumps(dict(q), ensure_ascii=False) if isinstance(q, Mapping) else q) or None,
+        "fields": ",".join(fields) if fields else None,
+        "sort": ",".join(sort) if sort else None,
+        "distinct": "true" if distinct else None,
+        "include_total": None if include_total else "false",
+        "records_format": None if records_format == "objects" else records_format,
+        "limit": limit if limit != 100 else None,
+    }
+    answer: DatastoreSearchResult = {
+        "resource_id": found.id,
+        "fields": ckan_fields(found.schema_fields, planned.columns),
+        "records": records,
+        "total_was_estimated": False,
+        "limit": limit,
+        "offset": offset,
+        "records_format": records_format,
+        "_links": _links(found.id, given, offset, limit),
+    }
+    if include_total:
+        if not filters and not q and not distinct:
+            answer["total"] = found.rows  # counted when the file was written
+        else:
+            answer["total"] = int(
+                cursor.execute(planned.count_sql(table), planned.params).fetchone()[0]
+            )
+    return answer
+
+
+def _records(table: pa.Table, records_format: str) -> list[dict[str, Any]] | list[list[Any]] | str:
+    from catalog.services.datastore_query import jsonable_table
+
+    table = jsonable_table(table)
+    if records_format == "lists":
+        columns = [column.to_pylist() for column in table.columns]
+        return [list(row) for row in zip(*columns, strict=True)]
+    if records_format in ("csv", "tsv"):
+        from catalog.services.datastore_dump import csv_lines
+
+        return "".join(
+            csv_lines(table.to_batches(), delimiter="," if records_format == "csv" else "\t")
+        )
+    return table.to_pylist()
+
+
+@action("datastore_info", DatastoreInfoParams)
+def datastore_info(ctx: Context, id: str) -> DatastoreInfoResult:
+    """A resource's datastore table: its row count and size, and its fields with their
+    types and data dictionary (CKAN 2.10's datastore_info).
+
+    :param id: the resource's id.
+    :raises NotFound: no such resource, not readable, or not loaded into the datastore.
+    """
+    found = locate(ctx, id)
+    try:
+        size = ctx.catalog.storage.size(found.key)
+    except Exception:  # the figure is informative; the table itself is there
+        size = 0
+    names = [ID, *(str(f["name"]) for f in found.schema_fields)]
+    return {
+        "meta": {
+            "id": found.id,
+            "count": found.rows,
+            "table_type": "BASE TABLE",
+            "size": size,
+            "aliases": [],
+            "format": "parquet",
+        },
+        "fields": ckan_fields(found.schema_fields, names),
+    }
+
+
+def datastore_dump(ctx: Context, resource_id: str, format: str = "csv") -> Dump:
+    """A whole datastore table as a file to download, streamed: ``csv`` (UTF-8 with a BOM,
+    so Excel shows Thai), ``json`` (an array of objects), ``xlsx`` or ``parquet`` (the stored
+    file). Text cells that a spreadsheet would run as a formula are neutralised in CSV and
+    XLSX; numbers stay numbers.
+
+    :raises NotFound: no such resource, not readable, or not loaded into the datastore.
+    :raises ValidationFailed: an unknown format.
+    """
+    from catalog.services.datastore_dump import make_dump
+
+    return make_dump(ctx.catalog.storage, locate(ctx, resource_id), format)

@@ -37,7 +37,8 @@ def _referenced(session: Session, keys: Iterable[str]) -> set[str]:
     """The keys of `keys` that a resource or a dataset version refers to."""
     wanted = set(keys)
     found: set[str] = set()
-    for row in session.execute(select(Resource.storage_key, Resource.normalised_key)):
+    keys = select(Resource.storage_key, Resource.normalised_key, Resource.datastore_key)
+    for row in session.execute(keys):
         found.update(key for key in row if key in wanted)
     snapshots = session.scalars(select(DatasetVersion.snapshot).execution_options(yield_per=500))
     for snapshot in snapshots:
