@@ -97,7 +97,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return load_settings(
-        overrides={"DATA_DIR": str(tmp_path), "DATABASE_URL": database_url},
+        # `khlang init` would write the secret key; the app never invents one.
+        overrides={
+            "DATA_DIR": str(tmp_path),
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "khlang-test-secret",
+        },
         environ={},
         config_file=None,
     )

@@ -187,7 +187,7 @@ def test_private_and_internal_data_stay_hidden(
     anonymous = Context(catalog)
     assert internal["name"] not in services.package_list(anonymous)
     assert services.dataset_list(anonymous) == []
-    with pytest.raises(NotAuthorized):
+    with pytest.raises(NotFound):  # answered exactly like a missing dataset
         services.package_show(anonymous, internal["name"])
     assert services.package_show(editor, internal["name"])["private"] is True
     with pytest.raises(ValidationFailed) as info:

@@ -35,5 +35,7 @@ def context() -> Context:
             user = services.user_for_token(Context(cat, system=True), token)
             if user is None:
                 raise services.NotAuthorized("Access denied: the API token is not valid")
-        g.khlang_context = Context(cat, user=user, lang=lang())
+        g.khlang_context = Context(
+            cat, user=user, lang=lang(), base_url=request.host_url.rstrip("/")
+        )
     return g.khlang_context

@@ -89,9 +89,17 @@ class Context:
     :param user: the acting user's name, or None for an anonymous visitor.
     :param system: True for trusted local operations (``khlang demo``, migrations), which bypass
         permission checks; never set from a web request.
+    :param base_url: the address the caller reached the site at (a web request's host), used in
+        the links of results; empty means the SITE_URL setting.
     """
 
     catalog: Catalog
     user: str | None = None
     lang: str = "th"
     system: bool = False
+    base_url: str = ""
+
+    @property
+    def site_url(self) -> str:
+        """Base URL for links in results, without a trailing slash."""
+        return (self.base_url or self.catalog.settings.SITE_URL).rstrip("/")

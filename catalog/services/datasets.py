@@ -7,15 +7,34 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from catalog import clock
-from catalog.models import Dataset, DatasetVersion, Group, Organization, Resource, Tag, User
+from catalog.models import (
+    Activity,
+    Dataset,
+    DatasetVersion,
+    Group,
+    Organization,
+    Resource,
+    Tag,
+    User,
+    dataset_tag,
+)
 from catalog.services import auth
 from catalog.services.context import Context
 from catalog.services.dictize import DATASET_COLUMNS, RESOURCE_COLUMNS, dataset_dict, jsonable
-from catalog.services.errors import NotAuthorized, NotFound, ValidationFailed
+from catalog.services.errors import NotFound, ValidationFailed
 from catalog.services.history import diff_snapshots, record_activity, snapshot_version
+from catalog.services.registry import action
+from catalog.services.types import ActivityDict, PackageDict, TagDict
+from schemas.actions import (
+    ActivityListParams,
+    CurrentPackageListParams,
+    IdParams,
+    PageParams,
+    TagListParams,
+)
 
 # Keys of a package dict that are computed, never taken from input.
 READ_ONLY = {
@@ -31,6 +50,11 @@ READ_ONLY = {
     "isopen",
     "license_title",
     "license_url",
+    "extras",
+    "author",
+    "author_email",
+    "relationships_as_subject",
+    "relationships_as_object",
 }
 
 
@@ -77,11 +101,14 @@ def can_read(ctx: Context, session: Session, ds: Dataset) -> bool:
 
 
 def readable_dataset(ctx: Context, session: Session, name_or_id: str) -> Dataset:
+    """The dataset, if the caller may read it.
+
+    :raises NotFound: unknown, or not readable by the caller: a private or unpublished dataset
+        answers exactly like a missing one, so its existence is not given away.
+    """
     ds = get_dataset(session, name_or_id)
     if not can_read(ctx, session, ds):
-        if ds.state != "published":
-            raise NotFound(f"Not found: dataset {name_or_id}")
-        raise NotAuthorized(f"Access denied: dataset {name_or_id} is private")
+        raise NotFound(f"Not found: dataset {name_or_id}")
     return ds
 
 
@@ -204,7 +231,7 @@ def package_create(ctx: Context, data: Mapping[str, Any]) -> dict[str, Any]:
             _link_resources(ds, resources)
         snapshot_version(ctx, session, ds, "created")
         record_activity(ctx, session, "new package", "dataset", ds.id, {"name": ds.name})
-        return dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL)
+        return dataset_dict(ds, site_url=ctx.site_url)
 
 
 class _Unchanged(Exception):
@@ -253,7 +280,7 @@ def _update_in_transaction(
             record_activity(ctx, session, "changed package", "dataset", ds.id, {"name": ds.name})
         else:
             raise _Unchanged(current)
-        return dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL)
+        return dataset_dict(ds, site_url=ctx.site_url)
 
 
 def package_update(ctx: Context, id: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -285,7 +312,7 @@ def _set_state(ctx: Context, id: str, state: str, activity: str) -> dict[str, An
         ds.modified = clock.utcnow()
         snapshot_version(ctx, session, ds, activity)
         record_activity(ctx, session, activity, "dataset", ds.id, {"name": ds.name})
-        return dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL)
+        return dataset_dict(ds, site_url=ctx.site_url)
 
 
 def package_delete(ctx: Context, id: str) -> dict[str, Any]:
@@ -301,20 +328,28 @@ def package_restore(ctx: Context, id: str) -> dict[str, Any]:
     return _set_state(ctx, id, "published", "restored package")
 
 
-def package_show(ctx: Context, id: str) -> dict[str, Any]:
-    """The package dict of a dataset.
+@action("package_show", IdParams)
+def package_show(ctx: Context, id: str) -> PackageDict:
+    """The package dict of a dataset: its metadata, resources, tags, groups and organisation.
 
-    :param id: id or name.
-    :raises NotFound: unknown, or withdrawn/draft and the caller may not see it.
-    :raises NotAuthorized: private and the caller is not a member of its organisation.
+    The GD Catalog fields are top-level keys, as the Thai GD Catalog CKAN extension emits
+    them, and are listed again in ``extras`` for clients that read only those.
+
+    :param id: the dataset's id or name (``name_or_id`` is accepted too).
+    :raises NotFound: unknown, or private, draft or withdrawn and the caller may not see it.
     """
     with ctx.catalog.reader() as session:
         ds = readable_dataset(ctx, session, id)
-        return dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL)
+        return dataset_dict(ds, site_url=ctx.site_url)
 
 
+@action("package_list", PageParams)
 def package_list(ctx: Context, limit: int | None = None, offset: int = 0) -> list[str]:
-    """Names of public, published datasets, ordered by name."""
+    """Names of the public, published datasets, ordered by name.
+
+    :param limit: at most this many names (all when omitted).
+    :param offset: skip this many names first (with ``limit``).
+    """
     stmt = (
         select(Dataset.name)
         .where(Dataset.private.is_(False), Dataset.state == "published")
@@ -328,7 +363,7 @@ def package_list(ctx: Context, limit: int | None = None, offset: int = 0) -> lis
 
 def dataset_list(
     ctx: Context, organization: str | None = None, limit: int = 100, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[PackageDict]:
     """Datasets the caller may read, newest first, as package dicts."""
     with ctx.catalog.reader() as session:
         stmt = select(Dataset).order_by(Dataset.modified.desc(), Dataset.name)
@@ -342,7 +377,110 @@ def dataset_list(
                 raise NotFound(f"Not found: organization {organization}")
             stmt = stmt.where(Dataset.owner_org_id == org.id)
         rows = session.scalars(stmt.limit(limit).offset(offset))
-        return [dataset_dict(ds, site_url=ctx.catalog.settings.SITE_URL) for ds in rows]
+        return [dataset_dict(ds, site_url=ctx.site_url) for ds in rows]
+
+
+_PUBLIC = Dataset.private.is_(False) & (Dataset.state == "published")
+
+
+@action("current_package_list_with_resources", CurrentPackageListParams)
+def current_package_list_with_resources(
+    ctx: Context, limit: int = 100, offset: int = 0
+) -> list[PackageDict]:
+    """Public, published datasets with their resources, most recently changed first.
+
+    :param limit: datasets per page (at most 1000; default 100).
+    :param offset: skip this many datasets first.
+    :param page: page number from 1, in steps of ``limit`` (instead of ``offset``).
+    """
+    stmt = (
+        select(Dataset)
+        .where(_PUBLIC)
+        .order_by(Dataset.modified.desc(), Dataset.id)
+        .limit(limit)
+        .offset(offset)
+        .options(
+            selectinload(Dataset.tags),
+            selectinload(Dataset.groups),
+            selectinload(Dataset.resources),
+            selectinload(Dataset.organization),
+        )
+    )
+    with ctx.catalog.reader() as session:
+        return [dataset_dict(ds, site_url=ctx.site_url) for ds in session.scalars(stmt)]
+
+
+@action("tag_list", TagListParams)
+def tag_list(
+    ctx: Context, query: str = "", vocabulary_id: str | None = None, all_fields: bool = False
+) -> list[str] | list[TagDict]:
+    """Tags of public, published datasets, in name order.
+
+    :param query: only tags containing this text (``q`` is accepted too).
+    :param vocabulary_id: Khlang has free tags only, so naming a vocabulary gives no tags.
+    :param all_fields: give tag dicts instead of names.
+    """
+    if vocabulary_id:
+        return []
+    used = select(dataset_tag.c.tag_id).join(Dataset, Dataset.id == dataset_tag.c.dataset_id)
+    stmt = select(Tag).where(Tag.id.in_(used.where(_PUBLIC))).order_by(Tag.name)
+    if query:
+        stmt = stmt.where(Tag.name.contains(query, autoescape=True))
+    with ctx.catalog.reader() as session:
+        tags = session.scalars(stmt).all()
+    if not all_fields:
+        return [t.name for t in tags]
+    return [
+        {
+            "id": t.id,
+            "name": t.name,
+            "display_name": t.name,
+            "state": "active",
+            "vocabulary_id": None,
+        }
+        for t in tags
+    ]
+
+
+@action("package_activity_list", ActivityListParams)
+def package_activity_list(
+    ctx: Context, id: str, offset: int = 0, limit: int = 31
+) -> list[ActivityDict]:
+    """The changes of a dataset and of its resources, newest first: what was done, by whom
+    and when.
+
+    :param id: the dataset's id or name.
+    :param offset: skip this many activities first.
+    :param limit: at most this many (1 to 100; default 31).
+    :raises NotFound: unknown, or not readable by the caller.
+    """
+    with ctx.catalog.reader() as session:
+        ds = readable_dataset(ctx, session, id)
+        rows = session.execute(
+            select(Activity, User.name)
+            .outerjoin(User, User.id == Activity.user_id)
+            .where(
+                (Activity.object_type == "dataset") & (Activity.object_id == ds.id)
+                | (Activity.object_type == "resource")
+                & Activity.object_id.in_(select(Resource.id).where(Resource.dataset_id == ds.id))
+            )
+            .order_by(Activity.timestamp.desc(), Activity.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        package = {"id": ds.id, "name": ds.name, "title": ds.title}
+        return [
+            {
+                "id": activity.id,
+                "timestamp": jsonable(activity.timestamp),
+                "user_id": activity.user_id,
+                "user_name": user_name,
+                "object_id": activity.object_id,
+                "activity_type": activity.activity_type,
+                "data": {**(activity.data or {}), "package": package},
+            }
+            for activity, user_name in rows
+        ]
 
 
 def dataset_count(ctx: Context) -> int:
@@ -396,6 +534,8 @@ __all__ = [
     "dataset_version_diff",
     "dataset_version_list",
     "dataset_version_show",
+    "current_package_list_with_resources",
+    "package_activity_list",
     "package_create",
     "package_delete",
     "package_list",
@@ -403,4 +543,5 @@ __all__ = [
     "package_restore",
     "package_show",
     "package_update",
+    "tag_list",
 ]

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
 from catalog.models import Dataset, Group, Organization, Resource
+from catalog.services.types import (
+    ExtraDict,
+    GroupDict,
+    OrganizationDict,
+    PackageDict,
+    ResourceDict,
+)
 
 DATASET_COLUMNS = (
     "name",
@@ -42,8 +50,8 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def organization_dict(org: Organization, *, package_count: int | None = None) -> dict[str, Any]:
-    result = {
+def organization_dict(org: Organization, *, package_count: int | None = None) -> OrganizationDict:
+    result: OrganizationDict = {
         "id": org.id,
         "name": org.name,
         "title": org.title,
@@ -58,6 +66,7 @@ def organization_dict(org: Organization, *, package_count: int | None = None) ->
         "website": org.website,
         "address": org.address,
         "image_url": org.image_url,
+        "image_display_url": org.image_url,
         "created": jsonable(org.created),
         "state": org.state,
         "type": "organization",
@@ -69,8 +78,8 @@ def organization_dict(org: Organization, *, package_count: int | None = None) ->
     return result
 
 
-def group_dict(group: Group, *, package_count: int | None = None) -> dict[str, Any]:
-    result = {
+def group_dict(group: Group, *, package_count: int | None = None) -> GroupDict:
+    result: GroupDict = {
         "id": group.id,
         "name": group.name,
         "title": group.title,
@@ -84,17 +93,18 @@ def group_dict(group: Group, *, package_count: int | None = None) -> dict[str, A
         "state": group.state,
         "type": "group",
         "is_organization": False,
+        "approval_status": "approved",
     }
     if package_count is not None:
         result["package_count"] = package_count
     return result
 
 
-def resource_dict(res: Resource, *, site_url: str = "") -> dict[str, Any]:
+def resource_dict(res: Resource, *, site_url: str = "") -> ResourceDict:
     url = res.url
     if res.storage_key and not url:
         url = f"{site_url}/dataset/{res.dataset_id}/resource/{res.id}/download/{res.filename or 'file'}"
-    return {
+    return {  # type: ignore[typeddict-item]  # the resource's GD Catalog extras ride along
         "id": res.id,
         "package_id": res.dataset_id,
         "position": res.position,
@@ -112,6 +122,7 @@ def resource_dict(res: Resource, *, site_url: str = "") -> dict[str, Any]:
         "schema": res.table_schema,
         "validation_status": res.validation_status,
         "validation_report": res.validation_report,
+        "datastore_active": res.datastore_status == "active",
         "private": res.private,
         "state": res.state,
         "created": jsonable(res.created),
@@ -120,11 +131,41 @@ def resource_dict(res: Resource, *, site_url: str = "") -> dict[str, Any]:
     }
 
 
-def dataset_dict(ds: Dataset, *, site_url: str = "") -> dict[str, Any]:
+#: Keys of CKAN's own package dict: everything else at the top level is a profile field, which
+#: is also listed in `extras` for CKAN clients that read only those (e.g. a plain CKAN harvester).
+CKAN_PACKAGE_KEYS = frozenset(
+    {
+        "id", "name", "title", "notes", "private", "state", "license_id", "maintainer",
+        "maintainer_email", "url", "version", "type", "author", "author_email",
+    }
+)  # fmt: skip
+
+
+def _extras(result: dict[str, Any]) -> list[ExtraDict]:
+    extras: list[ExtraDict] = []
+    for key, value in result.items():
+        if key in CKAN_PACKAGE_KEYS or value is None or value == "" or value == []:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        extras.append({"key": key, "value": text})
+    return extras
+
+
+def dataset_dict(ds: Dataset, *, site_url: str = "") -> PackageDict:
+    """The package dict of a dataset: CKAN's keys, the profile's fields at the top level."""
+    from schemas.vocab import find_license
+
     result: dict[str, Any] = {"id": ds.id, "type": "dataset"}
     for column in DATASET_COLUMNS:
         result[column] = jsonable(getattr(ds, column))
     result.update(ds.extras)
+    result["extras"] = _extras(result)
+    licence = find_license(ds.license_id) if ds.license_id else None
+    result["license_title"] = licence.title if licence else ds.license_id
+    result["license_url"] = licence.url if licence else ""
+    result["isopen"] = bool(licence and licence.isopen)
+    result["author"] = ds.organization.title
+    result["author_email"] = ds.organization.email or ""
     result["owner_org"] = ds.owner_org_id
     result["organization"] = organization_dict(ds.organization)
     result["tags"] = [
@@ -146,4 +187,6 @@ def dataset_dict(ds: Dataset, *, site_url: str = "") -> dict[str, Any]:
     result["metadata_modified"] = jsonable(ds.modified)
     result["creator_user_id"] = ds.creator_user_id
     result["version_number"] = ds.version_number
-    return result
+    result["relationships_as_subject"] = []
+    result["relationships_as_object"] = []
+    return result  # type: ignore[return-value]

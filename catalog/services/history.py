@@ -13,7 +13,18 @@ from catalog.services.context import Context
 from catalog.services.dictize import dataset_dict
 
 # Fields that change on every write and so say nothing about the content.
-VOLATILE = {"metadata_modified", "version_number", "last_modified"}
+VOLATILE = {"metadata_modified", "version_number", "last_modified", "datastore_active"}
+# Keys computed from other fields for CKAN clients; a diff shows the fields themselves.
+DERIVED = {
+    "extras",
+    "license_title",
+    "license_url",
+    "isopen",
+    "author",
+    "author_email",
+    "relationships_as_subject",
+    "relationships_as_object",
+}
 
 
 def record_activity(
@@ -38,7 +49,7 @@ def record_activity(
 
 
 def _content(snapshot: dict[str, Any]) -> dict[str, Any]:
-    result = {k: v for k, v in snapshot.items() if k not in VOLATILE}
+    result = {k: v for k, v in snapshot.items() if k not in VOLATILE | DERIVED}
     result["resources"] = [
         {k: v for k, v in r.items() if k not in VOLATILE} for r in snapshot.get("resources", [])
     ]

@@ -13,10 +13,18 @@ from catalog.models import Dataset, Group, Membership, Organization, User, datas
 from catalog.services import auth
 from catalog.services.context import Context
 from catalog.services.datasets import find_org, validated
-from catalog.services.dictize import group_dict, organization_dict
+from catalog.services.dictize import dataset_dict, group_dict, organization_dict
 from catalog.services.errors import NotFound, ValidationFailed
 from catalog.services.history import record_activity
+from catalog.services.registry import action
 from catalog.services.search import enqueue_group, enqueue_organization
+from catalog.services.types import GroupDict, OrganizationDict, PackageDict
+from schemas.actions import GroupListParams, GroupShowParams
+
+#: Datasets `include_datasets` adds to an organisation or group, as CKAN does.
+SHOWN_DATASETS = 10
+#: CKAN's caps on organisation and group lists (names; dicts with all_fields).
+LIST_MAX, LIST_MAX_ALL_FIELDS = 1000, 25
 
 ORG_FIELDS = (
     "name",
@@ -144,11 +152,32 @@ def organization_delete(ctx: Context, id: str) -> None:
         record_activity(ctx, session, "deleted organization", "organization", org.id, {})
 
 
-def organization_show(ctx: Context, id: str) -> dict[str, Any]:
-    """An organisation with its count of public datasets and its child organisations."""
+def _public_datasets(ctx: Context, session: Session, column: Any, value: str) -> list[PackageDict]:
+    # CKAN's include_datasets gives a first page of the public datasets, not all of them.
+    rows = session.scalars(
+        select(Dataset)
+        .where(column == value, Dataset.private.is_(False), Dataset.state == "published")
+        .order_by(Dataset.modified.desc(), Dataset.id)
+        .limit(SHOWN_DATASETS)
+    )
+    return [dataset_dict(ds, site_url=ctx.site_url) for ds in rows]
+
+
+@action("organization_show", GroupShowParams)
+def organization_show(
+    ctx: Context, id: str, include_datasets: bool = False, include_dataset_count: bool = True
+) -> OrganizationDict:
+    """An organisation (publisher): titles, contact, parent and child organisations.
+
+    :param id: the organisation's id or name.
+    :param include_datasets: add ``packages``, its first public datasets (at most 10).
+    :param include_dataset_count: add ``package_count``, its public datasets (default true).
+    :raises NotFound: unknown or deleted.
+    """
     with ctx.catalog.reader() as session:
         org = _get_org(session, id)
-        result = organization_dict(org, package_count=_package_counts(session).get(org.id, 0))
+        count = _package_counts(session).get(org.id, 0) if include_dataset_count else None
+        result = organization_dict(org, package_count=count)
         result["children"] = list(
             session.scalars(
                 select(Organization.name)
@@ -156,19 +185,87 @@ def organization_show(ctx: Context, id: str) -> dict[str, Any]:
                 .order_by(Organization.name)
             )
         )
+        if include_datasets:
+            result["packages"] = _public_datasets(ctx, session, Dataset.owner_org_id, org.id)
         return result
 
 
-def organization_list(ctx: Context, all_fields: bool = False) -> list[Any]:
-    """Active organisations ordered by title: names, or dicts when `all_fields`."""
+def _listing(
+    session: Session,
+    model: type[Organization] | type[Group],
+    counts: dict[str, int],
+    *,
+    sort: str,
+    q: str,
+    names: list[str],
+) -> list[Any]:
+    stmt = select(model).where(model.state == "active")
+    if q:
+        stmt = stmt.where(
+            model.name.contains(q, autoescape=True)
+            | model.title.contains(q, autoescape=True)
+            | model.title_en.contains(q, autoescape=True)
+        )
+    if names:
+        stmt = stmt.where(model.name.in_(names))
+    found = list(session.scalars(stmt))
+    key, _, direction = sort.partition(" ")
+    if key == "package_count":
+        found.sort(key=lambda o: (-counts.get(o.id, 0), o.name))
+    else:
+        from search.thai import thai_sort_key  # Thai dictionary order, not code points
+
+        found.sort(key=lambda o: (thai_sort_key(getattr(o, key) or ""), o.name))
+    if (
+        direction == "desc"
+        and key != "package_count"
+        or direction == "asc"
+        and key == "package_count"
+    ):
+        found.reverse()
+    return found
+
+
+def _page(items: list[Any], limit: int | None, offset: int, all_fields: bool) -> list[Any]:
+    cap = LIST_MAX_ALL_FIELDS if all_fields else LIST_MAX
+    limit = cap if limit is None else min(limit, cap)
+    return items[offset : offset + limit]
+
+
+@action("organization_list", GroupListParams)
+def organization_list(
+    ctx: Context,
+    all_fields: bool = False,
+    sort: str = "title asc",
+    limit: int | None = None,
+    offset: int = 0,
+    q: str = "",
+    names: list[str] | None = None,
+    include_dataset_count: bool = True,
+) -> list[str] | list[OrganizationDict]:
+    """Active organisations: their names, or organisation dicts with ``all_fields``.
+
+    :param all_fields: give organisation dicts instead of names.
+    :param sort: ``title asc`` (default), ``name asc`` or ``package_count desc``; ``desc``
+        or ``asc`` reverses.
+    :param limit: at most this many (1000; 25 with ``all_fields``).
+    :param offset: skip this many first.
+    :param q: only organisations whose name or title contains this text.
+    :param organizations: only these names.
+    :param include_dataset_count: with ``all_fields``, add ``package_count`` (default true).
+    """
     with ctx.catalog.reader() as session:
-        orgs = session.scalars(
-            select(Organization).where(Organization.state == "active").order_by(Organization.title)
-        ).all()
+        counts = _package_counts(session)
+        orgs = _listing(session, Organization, counts, sort=sort, q=q, names=names or [])
+        orgs = _page(orgs, limit, offset, all_fields)
         if not all_fields:
             return [o.name for o in orgs]
-        counts = _package_counts(session)
-        return [organization_dict(o, package_count=counts.get(o.id, 0)) for o in orgs]
+        return [
+            organization_dict(
+                o, package_count=counts.get(o.id, 0) if include_dataset_count else None
+            )
+            for o in orgs
+        ]
 
 
 def member_create(ctx: Context, organization: str, username: str, role: str) -> dict[str, Any]:
@@ -294,19 +391,64 @@ def _group_counts(session: Session) -> dict[str, int]:
     return dict(rows.all())
 
 
-def group_show(ctx: Context, id: str) -> dict[str, Any]:
+@action("group_show", GroupShowParams)
+def group_show(
+    ctx: Context, id: str, include_datasets: bool = False, include_dataset_count: bool = True
+) -> GroupDict:
+    """A group (theme): its titles, description and count of public datasets.
+
+    :param id: the group's id or name.
+    :param include_datasets: add ``packages``, its first public datasets (at most 10).
+    :param include_dataset_count: add ``package_count`` (default true).
+    :raises NotFound: unknown or deleted.
+    """
     with ctx.catalog.reader() as session:
         group = _get_group(session, id)
-        return group_dict(group, package_count=_group_counts(session).get(group.id, 0))
+        count = _group_counts(session).get(group.id, 0) if include_dataset_count else None
+        result = group_dict(group, package_count=count)
+        if include_datasets:
+            in_group = select(dataset_group.c.dataset_id).where(
+                dataset_group.c.group_id == group.id
+            )
+            rows = session.scalars(
+                select(Dataset)
+                .where(Dataset.id.in_(in_group), Dataset.private.is_(False))
+                .where(Dataset.state == "published")
+                .order_by(Dataset.modified.desc(), Dataset.id)
+                .limit(SHOWN_DATASETS)
+            )
+            result["packages"] = [dataset_dict(ds, site_url=ctx.site_url) for ds in rows]
+        return result
 
 
-def group_list(ctx: Context, all_fields: bool = False) -> list[Any]:
-    """Active groups ordered by title: names, or dicts when `all_fields`."""
+@action("group_list", GroupListParams)
+def group_list(
+    ctx: Context,
+    all_fields: bool = False,
+    sort: str = "title asc",
+    limit: int | None = None,
+    offset: int = 0,
+    q: str = "",
+    names: list[str] | None = None,
+    include_dataset_count: bool = True,
+) -> list[str] | list[GroupDict]:
+    """Active groups (themes): their names, or group dicts with ``all_fields``.
+
+    :param all_fields: give group dicts instead of names.
+    :param sort: ``title asc`` (default), ``name asc`` or ``package_count desc``.
+    :param limit: at most this many (1000; 25 with ``all_fields``).
+    :param offset: skip this many first.
+    :param q: only groups whose name or title contains this text.
+    :param groups: only these names.
+    :param include_dataset_count: with ``all_fields``, add ``package_count`` (default true).
+    """
     with ctx.catalog.reader() as session:
-        groups = session.scalars(
-            select(Group).where(Group.state == "active").order_by(Group.title)
-        ).all()
+        counts = _group_counts(session)
+        groups = _listing(session, Group, counts, sort=sort, q=q, names=names or [])
+        groups = _page(groups, limit, offset, all_fields)
         if not all_fields:
             return [g.name for g in groups]
-        counts = _group_counts(session)
-        return [group_dict(g, package_count=counts.get(g.id, 0)) for g in groups]
+        return [
+            group_dict(g, package_count=counts.get(g.id, 0) if include_dataset_count else None)
+            for g in groups
+        ]

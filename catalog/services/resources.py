@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from catalog import clock
 from catalog.models import Resource
@@ -14,9 +15,12 @@ from catalog.services import auth
 from catalog.services.context import Context
 from catalog.services.datasets import can_read, get_dataset, validated
 from catalog.services.dictize import RESOURCE_COLUMNS, jsonable, resource_dict
-from catalog.services.errors import NotAuthorized, NotFound, ValidationFailed
+from catalog.services.errors import NotFound, ValidationFailed
 from catalog.services.history import record_activity, snapshot_version
+from catalog.services.registry import action
+from catalog.services.types import ResourceDict
 from catalog.storage import StorageError, StoredObject, TooLarge
+from schemas.actions import IdParams
 
 # Keys of a resource dict that are computed or set from an upload, never from input.
 COMPUTED = {
@@ -32,6 +36,7 @@ COMPUTED = {
     "state",
     "created",
     "last_modified",
+    "datastore_active",
 }
 
 
@@ -131,7 +136,7 @@ def resource_create(
         session.add(res)
         snapshot_version(ctx, session, ds, f"resource {res.name} added")
         record_activity(ctx, session, "new resource", "resource", res.id, {"package": ds.name})
-        return resource_dict(res, site_url=ctx.catalog.settings.SITE_URL)
+        return resource_dict(res, site_url=ctx.site_url)
 
 
 def _get_resource(session: Any, id: str) -> Resource:
@@ -141,15 +146,31 @@ def _get_resource(session: Any, id: str) -> Resource:
     return res
 
 
-def resource_show(ctx: Context, id: str) -> dict[str, Any]:
-    """A resource dict; the same visibility rules as its dataset, plus the resource's own."""
+def readable_resource(ctx: Context, session: Session, id: str) -> Resource:
+    """The active resource, if the caller may read it and its dataset.
+
+    :raises NotFound: unknown, or hidden from the caller (answered like a missing one).
+    """
+    res = _get_resource(session, id)
+    if not can_read(ctx, session, res.dataset) or (
+        res.private and not auth.can(ctx, session, "read_private", res.dataset.owner_org_id)
+    ):
+        raise NotFound(f"Not found: resource {id}")
+    return res
+
+
+@action("resource_show", IdParams)
+def resource_show(ctx: Context, id: str) -> ResourceDict:
+    """A resource dict: name, format, size, hash, download URL, Table Schema and validation.
+
+    The same visibility rules as its dataset apply, plus the resource's own ``private``.
+
+    :param id: the resource's id.
+    :raises NotFound: unknown, or hidden from the caller.
+    """
     with ctx.catalog.reader() as session:
-        res = _get_resource(session, id)
-        if not can_read(ctx, session, res.dataset):
-            raise NotFound(f"Not found: resource {id}")
-        if res.private and not auth.can(ctx, session, "read_private", res.dataset.owner_org_id):
-            raise NotAuthorized(f"Access denied: resource {id} is private")
-        return resource_dict(res, site_url=ctx.catalog.settings.SITE_URL)
+        res = readable_resource(ctx, session, id)
+        return resource_dict(res, site_url=ctx.site_url)
 
 
 def _change(
@@ -193,7 +214,7 @@ def _change(
         res.dataset.modified = res.modified
         if snapshot_version(ctx, session, res.dataset, f"resource {res.name} changed"):
             record_activity(ctx, session, "changed resource", "resource", res.id, {})
-        return resource_dict(res, site_url=ctx.catalog.settings.SITE_URL)
+        return resource_dict(res, site_url=ctx.site_url)
 
 
 def resource_update(

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog.models import Dataset, Organization, SearchOutbox, dataset_group
+from catalog.models import Dataset, Group, Organization, SearchOutbox, dataset_group
 from catalog.services import auth
 from catalog.services.context import Catalog, Context
 from catalog.services.dictize import dataset_dict
 from catalog.services.errors import ValidationFailed
+from catalog.services.registry import action
+from catalog.services.types import PackageSearchDict, SearchFacet
+from schemas.actions import PackageSearchParams
 from search.documents import SearchDocument, SearchError, SearchQuery
 
 BATCH = 500
@@ -233,6 +237,7 @@ def search_check(ctx: Context, repair: bool = False) -> dict[str, Any]:
     }
 
 
+@action("package_search", PackageSearchParams)
 def package_search(
     ctx: Context,
     q: str = "",
@@ -242,46 +247,111 @@ def package_search(
     start: int = 0,
     rows: int = 20,
     facet_limit: int = 50,
-) -> dict[str, Any]:
-    """Search datasets the caller may see.
+    facet_mincount: int = 1,
+    modified_since: datetime | None = None,
+    modified_until: datetime | None = None,
+    include_private: bool = True,
+    include_drafts: bool | None = None,
+) -> PackageSearchDict:
+    """Search the datasets the caller may see, with Thai word segmentation.
 
-    :param q: free text (AND by default, ``OR`` between words, ``"quoted phrases"``).
-    :param filters: e.g. ``{"organization": ["ban-suan"], "fiscal_year": ["2567"]}``.
-    :param facet_fields: filter names to count values of.
-    :param sort: relevance, newest, modified, title_th, title_en or popularity.
-    :returns: ``{count, results (package dicts), facets, highlights, suggestion}``.
+    :param q: free text (AND by default, ``OR`` between words, ``"quoted phrases"``);
+        empty or ``*:*`` matches every dataset.
+    :param fq: filters in CKAN's syntax: ``organization:ban-suan``, ``tags:"งบประมาณ"``,
+        ``res_format:CSV``, ``groups:budget``, ``license_id:...``, the GD Catalog fields
+        ``data_type``, ``data_category``, ``fiscal_year``, ``update_frequency_unit``,
+        ``high_value_dataset``, and ``metadata_modified:[2024-01-01T00:00:00Z TO *]``.
+    :param fq_list: more filters, each in the syntax of ``fq``.
+    :param facet: ``false`` to count no facets.
+    :param facet.field: fields to count values of, e.g. ``["organization", "tags"]``.
+    :param facet.limit: most values per facet (default 50; negative for all).
+    :param facet.mincount: least count of a value shown (default 1).
+    :param sort: ``score desc`` (relevance, the default), ``metadata_modified desc`` or
+        ``asc``, ``metadata_created desc``, ``name asc``, ``title_string asc``.
+    :param rows: datasets per page (default 10, at most 1000).
+    :param start: skip this many datasets first.
+    :param include_private: also private datasets of the caller's organisations.
+    :param include_drafts: also drafts and withdrawn datasets the caller may see.
+    :returns: ``count``, ``results`` (package dicts), ``facets``, ``search_facets`` (with
+        display names), ``sort``; Khlang adds ``highlights`` and a ``suggestion``.
     :raises ValidationFailed: an unknown filter, facet or sort.
     """
     rows = max(0, min(int(rows), 1000))
     with ctx.catalog.reader() as session:
-        readable = auth.readable_org_ids(ctx, session)
-        query = SearchQuery(
-            q=q or "",
-            filters={k: [str(v) for v in vs] for k, vs in (filters or {}).items()},
-            facet_fields=tuple(facet_fields),
-            sort=sort,
-            start=max(0, int(start)),
-            rows=rows,
-            include_private=readable is None,
-            include_drafts=readable is None,
-            allowed_orgs=frozenset(_org_names(session, readable)),
-            facet_limit=facet_limit,
-        )
+        readable = auth.readable_org_ids(ctx, session) if include_private else set()
+        everything = readable is None
+        drafts = everything if include_drafts is None else include_drafts
+        extra: dict[str, Any] = {}
+        if modified_since is not None or modified_until is not None:
+            extra = {"modified_since": modified_since, "modified_until": modified_until}
         try:
+            query = SearchQuery(
+                q=q or "",
+                filters={k: [str(v) for v in vs] for k, vs in (filters or {}).items()},
+                facet_fields=tuple(facet_fields),
+                sort=sort,
+                start=max(0, int(start)),
+                rows=rows,
+                include_private=everything,
+                include_drafts=drafts,
+                allowed_orgs=frozenset(_org_names(session, readable)),
+                facet_limit=facet_limit,
+                **extra,
+            )
             result = ctx.catalog.search.search(query)
-        except SearchError as exc:
+        except (SearchError, TypeError) as exc:
             raise ValidationFailed({"search": [str(exc)]}) from None
         ids = [hit.id for hit in result.hits]
         by_id = {ds.id: ds for ds in _load(session, ids)}
-        site = ctx.catalog.settings.SITE_URL
+        facets = {
+            field: {value: n for value, n in counts.items() if n >= facet_mincount}
+            for field, counts in result.facets.items()
+        }
         return {
             "count": result.count,
-            "results": [dataset_dict(by_id[i], site_url=site) for i in ids if i in by_id],
-            "facets": {k: dict(v) for k, v in result.facets.items()},
+            "results": [dataset_dict(by_id[i], site_url=ctx.site_url) for i in ids if i in by_id],
+            "facets": facets,
+            "search_facets": _search_facets(ctx, session, facets),
+            "sort": sort,
             "highlights": dict(result.highlights),
             "suggestion": result.suggestion,
-            "sort": sort,
         }
+
+
+def _display_names(
+    ctx: Context, session: Session, field: str, values: Iterable[str]
+) -> dict[str, str]:
+    english = ctx.lang == "en"
+    if field in ("organization", "groups"):
+        model = Organization if field == "organization" else Group
+        rows = session.execute(
+            select(model.name, model.title, model.title_en).where(model.name.in_(list(values)))
+        )
+        return {
+            name: (title_en if english and title_en else title) for name, title, title_en in rows
+        }
+    if field == "license_id":
+        from schemas.vocab import find_license
+
+        found = {v: find_license(v) for v in values}
+        return {v: (lic.en if english else lic.th) for v, lic in found.items() if lic}
+    return {}
+
+
+def _search_facets(
+    ctx: Context, session: Session, facets: dict[str, dict[str, int]]
+) -> dict[str, SearchFacet]:
+    """CKAN's ``search_facets``: each value with a display name, in CKAN's order."""
+    result: dict[str, SearchFacet] = {}
+    for field, counts in facets.items():
+        names = _display_names(ctx, session, field, counts)
+        items = [
+            {"name": value, "display_name": names.get(value, value), "count": n}
+            for value, n in counts.items()
+        ]
+        items.sort(key=lambda item: item["display_name"], reverse=True)
+        result[field] = {"title": field, "items": items}
+    return result
 
 
 def _org_names(session: Session, ids: set[str] | None) -> list[str]:

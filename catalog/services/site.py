@@ -37,7 +37,7 @@ def status_show(ctx: Context) -> StatusDict:
     return {
         "site_title": title,
         "site_description": "",
-        "site_url": settings.SITE_URL,
+        "site_url": ctx.site_url,
         "error_emails_to": None,
         "locale_default": settings.DEFAULT_LANGUAGE,
         "extensions": ["khlang", "datastore", "dcat", "thai_gdc"],

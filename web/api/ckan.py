@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
-from catalog.services.registry import get_action
+from catalog.services.registry import call_action, get_action
 from web.context import context
 
 bp = Blueprint("api_ckan", __name__)
@@ -86,12 +87,6 @@ def call(name: str, version: int = API_VERSION) -> Response:
         raise BadRequest("Bad request: callback is not a valid JavaScript function name")
     ctx = context()
     if callback:  # JSONP runs in any page's context: answer as an anonymous visitor
-        from catalog.services import Context
-
-        ctx = Context(ctx.catalog, lang=ctx.lang)
-    kwargs = found.load(data)
-    from catalog.services.registry import check_permission
-
-    check_permission(ctx, found.permission)
-    result = found.func(ctx, **kwargs)
+        ctx = replace(ctx, user=None)
+    result = call_action(ctx, name, data)
     return json_response(envelope(name, result), callback=callback)
