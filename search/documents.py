@@ -8,7 +8,7 @@ ORM objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 #: Dataset states. Only published datasets are visible to everyone.
 STATES = ("draft", "published", "withdrawn")
@@ -27,8 +27,19 @@ FILTER_FIELDS: dict[str, str] = {
     "high_value": "high_value",
 }
 
-#: Sort names accepted in a query.
-SORTS = ("relevance", "newest", "modified", "title_th", "title_en", "popularity")
+#: Sort names accepted in a query. "modified" is latest change first, "modified_asc" oldest change
+#: first (a missing date counts as the oldest: first here, last in "modified"), "name" the
+#: dataset name (slug) in code-point order; ties go to the smaller id.
+SORTS = (
+    "relevance",
+    "newest",
+    "modified",
+    "title_th",
+    "title_en",
+    "popularity",
+    "modified_asc",
+    "name",
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,11 @@ class SearchQuery:
     returned when `include_private` is true or their organisation is in `allowed_orgs`; drafts and
     withdrawn datasets only when `include_drafts` is also true for that organisation (the caller
     decides whether the user has the right to see them).
+
+    `modified_since` and `modified_until` keep the datasets whose `metadata_modified` lies
+    within them (both bounds inclusive; naive datetimes are UTC), like CKAN's
+    `fq=metadata_modified:[... TO ...]`; a dataset without one never matches a range. Counts and
+    facets follow the range like any filter.
     """
 
     q: str = ""
@@ -109,6 +125,8 @@ class SearchQuery:
     include_drafts: bool = False
     #: Most values returned per facet, highest counts first.
     facet_limit: int = 50
+    modified_since: datetime | None = None
+    modified_until: datetime | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.facet_fields, tuple):
@@ -117,6 +135,17 @@ class SearchQuery:
             object.__setattr__(self, "allowed_orgs", frozenset(self.allowed_orgs))
         if self.start < 0 or self.rows < 0:
             raise ValueError("start and rows must not be negative")
+        for bound in (self.modified_since, self.modified_until):
+            # A date (not a datetime) has no time of day to compare: the caller must choose one.
+            if bound is not None and not isinstance(bound, datetime):
+                raise ValueError("modified_since and modified_until must be datetimes")
+
+    @property
+    def modified_range(self) -> tuple[datetime | None, datetime | None] | None:
+        """(since, until) as aware UTC datetimes (naive ones are UTC), or None without a range."""
+        if self.modified_since is None and self.modified_until is None:
+            return None
+        return as_utc(self.modified_since), as_utc(self.modified_until)
 
 
 @dataclass(frozen=True)
@@ -148,6 +177,15 @@ class SearchResult:
     def ids(self) -> list[str]:
         """Ids of the page, best first."""
         return [hit.id for hit in self.hits]
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """`value` as an aware UTC datetime; a naive one is taken as UTC (how documents store it)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 class SearchError(ValueError):

@@ -55,6 +55,7 @@ from search.pg_documents import (
     COLUMNS,
     DOCUMENT,
     FILTERS,
+    NAME_TEXT,
     TITLE_PREFIX,
     Analysis,
     analyse,
@@ -107,6 +108,11 @@ ORDER_BY = {
     "popularity": f"d.popularity DESC, {_MODIFIED}, d.id",
     "title_th": "d.title_th_key, d.id",
     "title_en": "d.title_en_key, d.id",
+    # NULLS FIRST: a missing date is the oldest (as in Whoosh), and it is the order of the
+    # document_modified index read backwards, so no other index is needed.
+    "modified_asc": "d.metadata_modified ASC NULLS FIRST, d.id",
+    # COLLATE "C": code points, as Python compares the names in the Whoosh backend.
+    "name": f'{NAME_TEXT} COLLATE "C" NULLS FIRST, d.id',
 }
 
 
@@ -385,7 +391,7 @@ class PostgresBackend(SearchBackend):
                 sql.SQL("SELECT id, texts FROM {} WHERE id = ANY(%s::text[])").format(DOCUMENT),
                 ([hit.id for hit in hits],),
             )
-            for doc_id, (title_th, title_en, notes_th, notes_en) in cur.fetchall():
+            for doc_id, (title_th, title_en, notes_th, notes_en, *_name) in cur.fetchall():
                 found = best_snippet((notes_th, notes_en, title_th, title_en), terms)
                 if found is not None:
                     highlights[doc_id] = found
@@ -397,6 +403,8 @@ class PostgresBackend(SearchBackend):
         """Whether the counts of a text query with `count` matches, just counted in full,
         should now be stored."""
         if count < self.broad_min or query.filters or query.include_private:
+            return False
+        if query.modified_range is not None:  # its count is not the query's public count
             return False
         return self.misses.count(tsquery) >= self.broad_misses
 
@@ -428,7 +436,11 @@ class PostgresBackend(SearchBackend):
         names = list(dict.fromkeys(query.facet_fields))
         counted: dict[int, int] | None = None
         stored = False
-        unfiltered = not (query.filters or query.include_private)
+        # The stored counts (front page, broad queries) and the complement built on them are
+        # of the public documents under no filter: a filter or a modified range needs a count.
+        unfiltered = not (
+            query.filters or query.include_private or query.modified_range is not None
+        )
         if "q" not in params and unfiltered and not query.allowed_orgs:
             counted = public_counts(cur, names)  # what everyone sees, unfiltered
         elif "q" in params and unfiltered:

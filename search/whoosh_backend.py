@@ -214,6 +214,7 @@ def document_fields(doc: SearchDocument) -> dict[str, object]:
         doc.popularity,
         thai_sort_key(doc.title_th or doc.title_en),
         (doc.title_en or doc.title_th).casefold(),
+        doc.name,
     )
     return {
         "id": doc.id,

@@ -34,6 +34,7 @@ DV_FIELDS = (
     "popularity",
     "title_th_key",
     "title_en_key",
+    "name",
 )
 SINGLE = ("organization", "license_id", "data_type", "data_category", "update_frequency", "state")
 MULTI = ("organization_parents", "tags", "groups", "res_formats", "fiscal_years")
@@ -56,12 +57,15 @@ EMPTY_DV = (
     0,
     "",
     "",
+    "",
 )
 #: Sort value of a missing date: before every real one.
 NEVER = -(2**62)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _SUFFIX = ".dvs"
+#: Columns every table has (see `doc_values_table`).
+_COLUMNS = {"id", *DV_FIELDS, "metadata_created_aware", "metadata_modified_aware"}
 
 
 def timestamp_us(value: datetime | None) -> int:
@@ -84,6 +88,10 @@ def from_timestamp_us(value: int, aware: bool) -> datetime | None:
 def doc_values_table(ids: list[str], dvs: list[tuple]) -> pa.Table:
     """The table of a segment's documents, in docnum order."""
     at = {name: i for i, name in enumerate(DV_FIELDS)}
+    width = len(DV_FIELDS)
+    # Documents indexed before a field was appended to DV_FIELDS stored shorter tuples: they get
+    # the empty value of the missing fields until the index is rebuilt.
+    dvs = [dv if len(dv) >= width else (*dv, *EMPTY_DV[len(dv) :]) for dv in dvs]
     columns: dict[str, pa.Array] = {"id": pa.array(ids, pa.string())}
     for name in SINGLE:
         columns[name] = pa.array([dv[at[name]] or "" for dv in dvs], pa.string())
@@ -101,7 +109,7 @@ def doc_values_table(ids: list[str], dvs: list[tuple]) -> pa.Table:
             [s is not None and s.tzinfo is not None for s in stamps], pa.bool_()
         )
     columns["popularity"] = pa.array([int(dv[at["popularity"]] or 0) for dv in dvs], pa.int64())
-    for name in ("title_th_key", "title_en_key"):
+    for name in ("title_th_key", "title_en_key", "name"):
         columns[name] = pa.array([dv[at[name]] for dv in dvs], pa.string())
     return pa.table(columns)
 
@@ -126,7 +134,8 @@ def load_table(reader: SegmentReader) -> pa.Table:
         if os.path.exists(path):
             with pa.memory_map(path) as source:
                 table = pa.ipc.open_file(source).read_all()
-            if table.num_rows == reader.doc_count_all():
+            # A sidecar written before a column was added lacks it: read the stored values.
+            if table.num_rows == reader.doc_count_all() and _COLUMNS <= set(table.column_names):
                 return table
     ids: list[str] = []
     dvs: list[tuple] = []

@@ -19,7 +19,11 @@ from search.documents import SearchHit, SearchQuery, SearchResult
 from search.highlight import best_snippet
 from search.query import All, Any, Node, ParsedQuery, Phrase, Term, correct_words, parse
 from search.thai import SYNONYM_PREFIX, english_stem, normalise
+from search.whoosh_docvalues import NEVER, timestamp_us
 from search.whoosh_segments import K1, SegmentData, sum_by_doc
+
+#: Above every stored timestamp: the upper bound of a range open at the top.
+MAX_US = 2**62
 
 #: Scored text fields and their boosts (BM25F-style sum of per-field BM25).
 FIELD_BOOSTS = {"title": 3.0, "keywords": 2.0, "body": 1.0}
@@ -62,14 +66,17 @@ def _execute(
     scoring = _scoring_terms(searcher, parsed) if parsed.root is not None else []
     visibility = (query.include_private, query.allowed_orgs, query.include_drafts)
     filter_key = tuple(sorted(filters.items()))
-    cache_key = (visibility, filter_key)
+    modified = _modified_bounds(query)
+    # Facet counts of the text-less universe are cached under this key: it must name everything
+    # the universe depends on, the modified range included.
+    cache_key = (visibility, filter_key, modified)
     count = 0
     facets: dict[str, dict[str, int]] = {name: {} for name in query.facet_fields}
     candidates: list[tuple[tuple, int, int, float]] = []  # (sort key, segment, docnum, score)
     for number, seg in enumerate(segments):
         if seg.n == 0:
             continue
-        universe = seg.universe(visibility, filter_key)
+        universe = seg.universe(visibility, filter_key, modified)
         mask = universe
         if parsed.root is not None:
             mask = pc.and_(mask, _match(seg, parsed.root))
@@ -108,6 +115,19 @@ def _execute(
 
 
 _FIELDS = tuple(FIELD_BOOSTS)
+
+
+def _modified_bounds(query: SearchQuery) -> tuple[int, int] | None:
+    """The query's modified range as inclusive microsecond bounds (as the doc values store
+    `metadata_modified`), or None without one."""
+    bounds = query.modified_range
+    if bounds is None:
+        return None
+    since, until = bounds
+    return (
+        timestamp_us(since) if since is not None else NEVER,
+        timestamp_us(until) if until is not None else MAX_US,
+    )
 
 
 def _facet_counts(

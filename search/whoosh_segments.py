@@ -28,7 +28,7 @@ from whoosh.query import Phrase as WhooshPhrase
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 
-from search.whoosh_docvalues import from_timestamp_us, load_table
+from search.whoosh_docvalues import NEVER, from_timestamp_us, load_table
 
 #: Facet/filter name -> (doc value, multi-valued).
 FACETS: dict[str, tuple[str, bool]] = {
@@ -190,6 +190,7 @@ class SegmentData:
             "title_th": column["title_th_key"].to_pylist(),
             "title_en": column["title_en_key"].to_pylist(),
         }
+        self.names: list[str] = column["name"].to_pylist()
         self._orders: dict[str, pa.Array] = {}
         self._lengths: dict[str, pa.Array] = {}
         self._postings: _Lru = _Lru(1 << 30)
@@ -255,17 +256,29 @@ class SegmentData:
             lambda: self.columns[facet].counts(mask, docs),
         )
 
-    def universe(self, visibility: tuple, filters: tuple) -> pa.Array:
-        """Visible, live documents passing `filters` ((facet, values) pairs): what a query
-        without text matches, cached."""
+    def universe(
+        self, visibility: tuple, filters: tuple, modified: tuple[int, int] | None = None
+    ) -> pa.Array:
+        """Visible, live documents passing `filters` ((facet, values) pairs) and modified
+        within `modified` (see `modified_mask`): what a query without text matches, cached."""
 
         def make() -> pa.Array:
             mask = self.base(*visibility)
             for name, values in filters:
                 mask = pc.and_(mask, self.filter_mask(name, values))
+            if modified is not None:
+                mask = pc.and_(mask, self.modified_mask(*modified))
             return mask
 
-        return self._masks.get_or(("universe", self.deleted_count(), visibility, filters), make)
+        key = ("universe", self.deleted_count(), visibility, filters, modified)
+        return self._masks.get_or(key, make)
+
+    def modified_mask(self, since_us: int, until_us: int) -> pa.Array:
+        """Documents modified from `since_us` to `until_us` (microseconds since the epoch, both
+        inclusive). A missing date is stored as NEVER, below every bound, so it never matches:
+        the lower bound is raised above it even when the caller gave none."""
+        low = pc.greater_equal(self.modified, max(since_us, NEVER + 1))
+        return pc.and_(low, pc.less_equal(self.modified, until_us))
 
     def term_scores(self, term: str, weights: tuple, avgs: tuple) -> tuple:
         """BM25F-style scores of `term` summed over fields, as ("dense", scores per docnum) for
@@ -388,6 +401,10 @@ class SegmentData:
             return (-created, -modified, self.ids[docnum])
         if sort == "popularity":
             return (-self.popularity_list[docnum], -modified, self.ids[docnum])
+        if sort == "modified_asc":
+            return (modified, self.ids[docnum])  # a missing date (NEVER) first, as the oldest
+        if sort == "name":
+            return (self.names[docnum], self.ids[docnum])
         return (-modified, self.ids[docnum])
 
     def order(self, sort: str) -> pa.Array:

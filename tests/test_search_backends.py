@@ -289,6 +289,173 @@ def test_paging(backend: SearchBackend) -> None:
     assert first.count == second.count == last.count == 7
 
 
+# The modified range and the sorts CKAN harvesters page with ------------------------------------
+
+BANGKOK = timezone(timedelta(hours=7))
+
+
+def _changes() -> list[SearchDocument]:
+    """Ten datasets changed a day apart (m0 oldest), two of them ("m4", "m4b") at the same
+    moment; titles for text queries, tags for facets, one private and one without a date."""
+    docs = [
+        doc(
+            f"m{i}",
+            title_th="ถนน" if i % 2 else "ขยะ",
+            tags=("คู่",) if i % 2 == 0 else ("คี่",),
+            metadata_modified=T0 + timedelta(days=i),
+        )
+        for i in range(10)
+    ]
+    return [
+        *docs,
+        doc("m4b", title_th="ขยะ", tags=("คู่",), metadata_modified=T0 + timedelta(days=4)),
+        doc("secret", title_th="ถนน", organization="org-p", private=True, metadata_modified=T0),
+        doc("undated", title_th="ขยะ", metadata_modified=None),
+    ]
+
+
+def _oldest_first(backend: SearchBackend, q: str = "", **query: object) -> list[str]:
+    return ids(backend, q, sort="modified_asc", **query)
+
+
+def test_modified_range_keeps_datasets_changed_within_both_bounds(backend: SearchBackend) -> None:
+    backend.index(_changes())
+    day = T0 + timedelta(days=3)
+    # Bounds are inclusive, to the microsecond.
+    assert _oldest_first(backend, modified_since=day) == ["m3", "m4", "m4b", *(f"m{i}" for i in range(5, 10))]  # fmt: skip
+    assert _oldest_first(backend, modified_until=day) == ["m0", "m1", "m2", "m3"]
+    assert _oldest_first(backend, modified_since=day, modified_until=day + timedelta(days=2)) == ["m3", "m4", "m4b", "m5"]  # fmt: skip
+    tiny = timedelta(microseconds=1)
+    assert _oldest_first(backend, modified_since=day + tiny, modified_until=day + timedelta(days=2) - tiny) == ["m4", "m4b"]  # fmt: skip
+    assert _oldest_first(backend, modified_since=day, modified_until=day - tiny) == []
+    # A dataset without a date is in no range, however wide.
+    assert "undated" in ids(backend)
+    assert "undated" not in ids(backend, modified_until=datetime(9999, 1, 1, tzinfo=UTC))
+    assert "undated" not in ids(backend, modified_since=datetime(1, 1, 1, tzinfo=UTC))
+
+
+def test_modified_range_bounds_naive_as_utc_and_aware_in_any_zone(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            *_changes(),
+            # Stored naive: UTC, so 2024-01-03 23:30 UTC, before m3 (2024-01-04 00:00 UTC).
+            doc("naive", metadata_modified=datetime(2024, 1, 3, 23, 30)),
+            # 2024-01-04 06:00 in Bangkok is 2024-01-03 23:00 UTC.
+            doc("bangkok", metadata_modified=datetime(2024, 1, 4, 6, 0, tzinfo=BANGKOK)),
+        ]
+    )
+    since_utc = _oldest_first(backend, modified_since=T0 + timedelta(days=3))
+    assert since_utc[:3] == ["m3", "m4", "m4b"]
+    naive = datetime(2024, 1, 4)  # the same instant as T0 + 3 days, written naive
+    aware = datetime(2024, 1, 4, 7, 0, tzinfo=BANGKOK)  # and in Bangkok time
+    assert _oldest_first(backend, modified_since=naive) == since_utc
+    assert _oldest_first(backend, modified_since=aware) == since_utc
+    # From 23:00 UTC on the 3rd: the Bangkok dataset (23:00 exactly), then the naive one.
+    evening = datetime(2024, 1, 3, 23, 0)
+    assert _oldest_first(backend, modified_since=evening, modified_until=naive) == ["bangkok", "naive", "m3"]  # fmt: skip
+    assert _oldest_first(backend, modified_since=evening.replace(tzinfo=UTC), modified_until=aware) == ["bangkok", "naive", "m3"]  # fmt: skip
+    assert _oldest_first(backend, modified_since=datetime(2024, 1, 4, 6, 0, 1, tzinfo=BANGKOK), modified_until=datetime(2024, 1, 3, 23, 30)) == ["naive"]  # fmt: skip
+
+
+def test_modified_range_combines_with_text_filters_and_visibility(backend: SearchBackend) -> None:
+    backend.index(_changes())
+    since = {"modified_since": T0 + timedelta(days=4)}
+    assert _oldest_first(backend, "ถนน", **since) == ["m5", "m7", "m9"]
+    assert _oldest_first(backend, "ขยะ", **since) == ["m4", "m4b", "m6", "m8"]
+    assert _oldest_first(backend, filters={"tags": ["คู่"]}, **since) == ["m4", "m4b", "m6", "m8"]  # fmt: skip
+    assert _oldest_first(backend, "ถนน", modified_until=T0) == []
+    assert _oldest_first(backend, "ถนน", modified_until=T0, allowed_orgs={"org-p"}) == ["secret"]  # fmt: skip
+    assert _oldest_first(backend, modified_until=T0, include_private=True) == ["m0", "secret"]
+    # With relevance (the default sort) the range still decides which datasets come back.
+    assert sorted(ids(backend, "ถนน", modified_until=T0 + timedelta(days=3))) == ["m1", "m3"]
+
+
+@pytest.mark.parametrize("q", ["", "ขยะ OR ถนน"], ids=["no-text", "text"])
+def test_counts_and_facets_follow_the_modified_range(backend: SearchBackend, q: str) -> None:
+    backend.index(_changes())
+    facets = ("tags", "organization")
+    everything = backend.search(SearchQuery(q=q, facet_fields=facets))
+    assert everything.count == 12  # all but the private one
+    assert everything.facets["tags"] == {"คู่": 6, "คี่": 5}
+    ranged = backend.search(
+        SearchQuery(
+            q=q,
+            facet_fields=facets,
+            modified_since=T0 + timedelta(days=2),
+            modified_until=datetime(2024, 1, 6),  # naive: T0 + 5 days
+        )
+    )
+    assert ranged.count == 5  # m2, m3, m4, m4b, m5
+    assert ranged.facets == {"tags": {"คู่": 3, "คี่": 2}, "organization": {"dept-x": 5}}
+    member = backend.search(
+        SearchQuery(q=q, facet_fields=facets, modified_until=T0, allowed_orgs={"org-p"})
+    )
+    assert member.count == 2  # m0 and the member's private one
+    assert member.facets["organization"] == {"dept-x": 1, "org-p": 1}
+    # And back without a range: nothing of the ranged counts was kept as the general ones.
+    again = backend.search(SearchQuery(q=q, facet_fields=facets))
+    assert (again.count, again.facets) == (everything.count, everything.facets)
+
+
+@pytest.mark.parametrize("q", ["", "ขยะ OR ถนน"], ids=["no-text", "text"])
+def test_paging_a_modified_range_oldest_first_is_stable(backend: SearchBackend, q: str) -> None:
+    backend.index(_changes())
+    since = T0 + timedelta(days=1)
+    pages = [
+        backend.search(SearchQuery(q=q, sort="modified_asc", modified_since=since, start=s, rows=3))
+        for s in (0, 3, 6, 9)
+    ]
+    assert [page.ids for page in pages] == [
+        ["m1", "m2", "m3"],
+        ["m4", "m4b", "m5"],  # the tie at day 4 goes to the smaller id, page after page
+        ["m6", "m7", "m8"],
+        ["m9"],
+    ]
+    assert {page.count for page in pages} == {10}
+
+
+def test_modified_asc_is_oldest_first_with_ties_by_id(backend: SearchBackend) -> None:
+    backend.index(
+        [
+            doc("b", metadata_modified=T0 + timedelta(days=1)),
+            doc("a", metadata_modified=T0 + timedelta(days=1)),
+            doc("c", metadata_modified=T0),
+            doc("z", metadata_modified=None),  # a missing date counts as the oldest
+            doc("d", metadata_modified=datetime(2024, 1, 1, 12)),  # naive: UTC
+        ]
+    )
+    assert ids(backend, sort="modified_asc") == ["z", "c", "d", "a", "b"]
+    # The reverse of "modified", except that ties still go to the smaller id.
+    assert ids(backend, sort="modified") == ["a", "b", "d", "c", "z"]
+
+
+def test_name_sort_is_code_point_order_with_ties_by_id(backend: SearchBackend) -> None:
+    names = {
+        "1": "road-2567",
+        "2": "Road-2567",  # upper case before lower case
+        "3": "road_2567",  # "-" (U+002D) < "_" (U+005F) < letters
+        "4": "road2567",
+        "5": "ถนน",  # Thai after every ASCII character
+        "6": "road-2567",  # the same name: the smaller id first
+        "7": "budget",
+    }
+    backend.index(
+        [
+            doc(key, name=name, title_en="Title", metadata_modified=T0 + timedelta(days=int(key)))
+            for key, name in names.items()
+        ]
+    )
+    expected = ["2", "7", "1", "6", "4", "3", "5"]
+    assert ids(backend, sort="name") == expected
+    pages = [backend.search(SearchQuery(sort="name", start=s, rows=2)).ids for s in (0, 2, 4, 6)]
+    assert pages == [expected[0:2], expected[2:4], expected[4:6], expected[6:]]
+    # With text and a range, the same order over what matches.
+    assert ids(backend, "title", sort="name", modified_since=T0 + timedelta(days=3)) == ["7", "6", "4", "3", "5"]  # fmt: skip
+    # A renamed dataset moves.
+    backend.index([doc("7", name="zebra", metadata_modified=T0 + timedelta(days=7))])
+    assert ids(backend, sort="name")[-2:] == ["7", "5"]
+
+
 def test_highlights_are_escaped_and_marked(backend: SearchBackend) -> None:
     backend.index([doc("a", title_en="Budget <script>", notes_en="The budget & spending of 2024")])
     result = backend.search(SearchQuery(q="budget"))
@@ -403,6 +570,18 @@ def test_whoosh_bulk_build_keeps_doc_values_beside_the_segment(whoosh_path: Path
     result = fresh.search(SearchQuery(q="ถนน", facet_fields=("tags",)))
     assert result.count == 5
     assert result.facets["tags"] == {"ถนน": 5}
+
+
+def test_whoosh_doc_values_written_before_the_name_still_load() -> None:
+    from search.whoosh_backend import document_fields
+    from search.whoosh_docvalues import DV_FIELDS, doc_values_table
+
+    # An index built before "name" joined the doc values stored one value fewer per document.
+    old = document_fields(doc("a", name="road", title_en="Roads"))["dv"][: len(DV_FIELDS) - 1]
+    new = document_fields(doc("b", name="road", title_en="Roads"))["dv"]
+    table = doc_values_table(["a", "b"], [old, new])
+    assert table["name"].to_pylist() == ["", "road"]  # sorts first until the index is rebuilt
+    assert table["title_en_key"].to_pylist() == ["roads", "roads"]
 
 
 def _write_many(path: str, prefix: str, n: int) -> None:

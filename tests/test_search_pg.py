@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from search.documents import FILTER_FIELDS, SearchDocument, SearchQuery, SearchR
 from search.pg_backend import PostgresBackend
 from tests.conftest import _fresh_pg_database
 from tests.factories import make_dataset, make_org
-from tests.test_search_backends import doc, ids
+from tests.test_search_backends import T0, doc, ids
 
 pytestmark = pytest.mark.postgres
 
@@ -360,6 +361,45 @@ def test_only_the_newest_broad_queries_are_stored(engines: list[Engine]) -> None
     stored.index([doc("d9", title_th="งบประมาณ ถนน ขยะ", tags=("t9",))])
     for q in ("งบประมาณ", "ถนน", "ขยะ"):
         assert _same_as_counted(stored, direct, q) == 4
+
+
+def test_a_modified_range_is_counted_never_read_from_kept_counts(engines: list[Engine]) -> None:
+    # The front page's counts, stored broad queries and the complement all hold counts of
+    # every public match: under a range they would count datasets outside it.
+    backend = PostgresBackend(engines[0], broad_min=2, broad_misses=1)
+    direct = PostgresBackend(engines[1], broad_min=float("inf"), complement_share=float("inf"))
+    docs = [
+        replace(d, metadata_modified=T0 + timedelta(hours=n))
+        for n, d in enumerate(_broad_catalogue())
+    ]
+    backend.rebuild(docs)  # analyses the table: the planner knows how common the word is
+    broad = SearchQuery(q="งบประมาณ", facet_fields=tuple(FILTER_FIELDS))
+    backend.search(broad)
+    backend.search(broad)
+    assert (_stored_queries(engines[0]), backend.stored_counts) == (1, 1)
+    complements = backend.complement_counts
+    since = T0 + timedelta(hours=30)
+    for visibility in VISIBILITIES:
+        for q in ("งบประมาณ", ""):
+            ranged = replace(broad, q=q, modified_since=since, **visibility)
+            for _ in range(2):  # a second time too: a ranged query is never stored
+                got, want = backend.search(ranged), direct.search(ranged)
+                assert (got.count, got.facets, got.ids) == (want.count, want.facets, want.ids)
+            orgs = visibility.get("allowed_orgs", set())
+            seen = [
+                d.id
+                for d in docs
+                if d.metadata_modified >= since
+                and (not q or q in d.title_th)
+                and (
+                    (d.state == "published" and (not d.private or d.organization in orgs))
+                    or (visibility.get("include_drafts") and d.organization in orgs)
+                )
+            ]
+            assert got.count == len(seen)
+            assert sorted(backend.search(replace(ranged, rows=100)).ids) == sorted(seen)
+    assert (backend.stored_counts, backend.complement_counts) == (1, complements)
+    assert _stored_queries(engines[0]) == 1
 
 
 def _write_many(url: str, prefix: str, n: int) -> None:
