@@ -2,7 +2,10 @@
 
 - `dataset_from_dcat(graph, node)`: a dcat:Dataset as our dataset fields (partial, like
   `schemas.ckan.dataset_from_ckan`: the harvest config's defaults complete it);
-- `dataset_to_dcat(dataset, graph, base_url)`: the reverse, adding triples to `graph`;
+- `dataset_to_dcat(dataset, graph, base_url)`: the reverse, adding triples to `graph` (DCAT-AP
+  3.0, every referenced object typed; GD Catalog fields without a DCAT property in the Khlang
+  `gdc:` namespace, read back by `dataset_from_dcat`); `series_to_dcat`, `catalog_to_dcat` and
+  `hydra_view` for the catalogue feeds (docs/dcat.md has the whole mapping);
 - graph helpers for harvesting: `dataset_nodes`, `remote_id_of`, `describe`, `next_page`.
 
 Language-tagged literals map to the Thai/English field pairs: ``@th`` (or untagged) to
@@ -12,13 +15,17 @@ dct:publisher's name maps to `data_source` (the GDC "แหล่งที่ม
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
+from schemas import dcat_vocab as vocab_iri
 from schemas import vocab
 from schemas.ckan import (
     clean_dataset,
@@ -28,11 +35,15 @@ from schemas.ckan import (
     harvest_name,
     license_fields,
     media_type_of,
+    parse_datetime,
 )
+from schemas.dcat_vocab import GDC, GSP, LICENCES, SPDX
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 SCHEMA = Namespace("http://schema.org/")
+# DCAT 3 terms rdflib's closed DCAT namespace does not list yet (it warns on each use).
+DCAT3 = Namespace("http://www.w3.org/ns/dcat#")
 IANA_MEDIA = "https://www.iana.org/assignments/media-types/"
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 # EU language authority codes (ISO 639-3) of the languages GDC catalogues list.
@@ -74,6 +85,10 @@ def bind_prefixes(graph: Graph) -> Graph:
         ("vcard", VCARD),
         ("hydra", HYDRA),
         ("owl", OWL),
+        ("skos", SKOS),
+        ("spdx", SPDX),
+        ("gdc", GDC),
+        ("geo", GSP),
     ):
         graph.bind(prefix, namespace, override=True)
     return graph
@@ -240,6 +255,21 @@ def _temporal(graph: Graph, node: Node) -> dict[str, Any]:
     return {}
 
 
+def _gdc_values(graph: Graph, node: Node) -> dict[str, Any]:
+    """The GD Catalog fields a Khlang catalogue wrote in the `gdc:` namespace."""
+    out: dict[str, Any] = {}
+    for field, _kind in GDC_FIELDS:
+        values = [
+            v for v in _sorted(graph.objects(node, gdc_property(field))) if isinstance(v, Literal)
+        ]
+        if not values:
+            continue
+        python = [v.toPython() for v in values]
+        python = [p.isoformat() if hasattr(p, "isoformat") else p for p in python]
+        out[field] = python if len(python) > 1 or field in _GDC_LISTS else python[0]
+    return out
+
+
 def dataset_from_dcat(graph: Graph, node: Node) -> dict[str, Any]:
     """Map the dcat:Dataset `node` of `graph` to our dataset fields and ``resources``.
 
@@ -259,7 +289,7 @@ def dataset_from_dcat(graph: Graph, node: Node) -> dict[str, Any]:
         "issued": date_text(_value(graph, node, DCTERMS.issued)),
         "modified": date_text(_value(graph, node, DCTERMS.modified)),
         "url": _value(graph, node, DCAT.landingPage),
-        "version": _value(graph, node, OWL.versionInfo),
+        "version": _value(graph, node, DCAT3.version) or _value(graph, node, OWL.versionInfo),
         "groups": [_code(str(t)).lower() for t in _sorted(graph.objects(node, DCAT.theme))],
         "language": _languages(graph, node),
         "access_rights": ACCESS_RIGHTS.get(rights, ""),
@@ -267,6 +297,7 @@ def dataset_from_dcat(graph: Graph, node: Node) -> dict[str, Any]:
         **_contact(graph, node),
         **_temporal(graph, node),
         **_licence(graph, node),
+        **_gdc_values(graph, node),
     }
     dataset = clean_dataset(candidate)
     dataset["name"] = harvest_name(remote_id_of(graph, node) or str(node))
@@ -277,12 +308,89 @@ def dataset_from_dcat(graph: Graph, node: Node) -> dict[str, Any]:
 
 # --- writing ----------------------------------------------------------------------------------
 
+# Fields whose values are lists in our profile (multi-choice).
+_GDC_LISTS = frozenset({"objective", "data_format", "data_language", "disaggregate"})
+# GD Catalog fields written in the Khlang namespace (GDC), with how their values are typed.
+# Fields with a DCAT/DCT property (title, tags, licence, language, frequency...) are not here.
+GDC_FIELDS: tuple[tuple[str, str], ...] = (
+    ("fiscal_year", "year"),
+    ("data_type", "th"),
+    ("data_type_other", "th"),
+    ("allow_harvest", "bool"),
+    ("reference_url_catalog", "text"),
+    ("objective", "th"),
+    ("objective_other", "th"),
+    ("update_frequency_unit", "th"),
+    ("update_frequency_unit_other", "th"),
+    ("update_frequency_interval", "int"),
+    ("geo_coverage", "th"),
+    ("geo_coverage_other", "th"),
+    ("data_source", "th"),
+    ("data_format", "text"),
+    ("data_format_other", "th"),
+    ("data_category", "th"),
+    ("data_classification", "th"),
+    ("accessible_condition", "th"),
+    ("data_support", "th"),
+    ("data_support_other", "th"),
+    ("data_collect", "th"),
+    ("data_collect_other", "th"),
+    ("data_language", "th"),
+    ("data_language_other", "th"),
+    ("created_date", "date"),
+    ("last_updated_date", "date"),
+    ("data_release_calendar", "date"),
+    ("first_year_of_data", "year"),
+    ("last_year_of_data", "year"),
+    ("disaggregate", "th"),
+    ("disaggregate_other", "th"),
+    ("unit_of_measure", "th"),
+    ("unit_of_multiplier", "th"),
+    ("unit_of_multiplier_other", "th"),
+    ("calculation_method", "th"),
+    ("standard", "th"),
+    ("geographic_data_set", "th"),
+    ("equivalent_scale", "text"),
+    ("equivalent_scale_other", "th"),
+    ("west_bound_longitude", "float"),
+    ("east_bound_longitude", "float"),
+    ("north_bound_longitude", "float"),
+    ("south_bound_longitude", "float"),
+    ("positional_accuracy", "th"),
+    ("reference_period", "th"),
+    ("data_release_date", "date"),
+    ("high_value_dataset", "bool"),
+    ("reference_data", "bool"),
+    ("official_statistics", "bool"),
+)
+_DATATYPES = {
+    "year": XSD.integer,
+    "int": XSD.integer,
+    "bool": XSD.boolean,
+    "float": XSD.decimal,
+    "date": XSD.date,
+}
+
+
+def gdc_property(field: str) -> URIRef:
+    """The Khlang-namespace property of a GD Catalog field: ``data_type`` -> ``gdc:dataType``."""
+    head, *rest = field.split("_")
+    return GDC[head + "".join(part.capitalize() for part in rest)]
+
 
 def _ref(text: str) -> URIRef | Literal:
     # rdflib writes any string as a URI; a URL with spaces would make invalid Turtle.
     if "://" in text and not any(c in text for c in ' <>"{}|\\^`'):
         return URIRef(text)
     return Literal(text)
+
+
+def _iri(text: str) -> URIRef | None:
+    """`text` as an IRI, percent-encoding what an IRI may not contain; None if not a URL."""
+    text = text.strip()
+    if "://" not in text:
+        return None
+    return URIRef(quote(text, safe=":/?#[]@!$&'()*+,;=%~-._"))
 
 
 def _add_texts(graph: Graph, node: Node, prop: URIRef, th: Any, en: Any) -> None:
@@ -297,21 +405,81 @@ def _date(value: Any) -> Literal | None:
     return Literal(text, datatype=XSD.date) if text else None
 
 
+def _datetime(value: Any) -> Literal | None:
+    """An xsd:dateTime (UTC) of a date-time value or ISO text, else an xsd:date, else None."""
+    parsed = parse_datetime(value) if isinstance(value, str) and "T" in value else value
+    if isinstance(parsed, datetime):
+        stamp = parsed.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+        return Literal(stamp + "Z", datatype=XSD.dateTime)
+    return _date(value)
+
+
+def concept(graph: Graph, iri: URIRef, scheme: URIRef, label: str, *classes: URIRef) -> URIRef:
+    """Describe a code-list value as DCAT-AP wants it without background knowledge: typed,
+    a skos:Concept of its scheme, with a label."""
+    for cls in (*classes, SKOS.Concept):
+        graph.add((iri, RDF.type, cls))
+    graph.add((iri, SKOS.inScheme, scheme))
+    graph.add((iri, SKOS.prefLabel, Literal(label, lang="en")))
+    return iri
+
+
+def _eu(table: URIRef, code: str) -> URIRef:
+    return URIRef(f"{table}/{code}")
+
+
+def agent_to_dcat(organization: Mapping[str, Any], graph: Graph, base_url: str) -> URIRef:
+    """An organisation (organization_dict) as a foaf:Agent, the publisher of its datasets."""
+    node = URIRef(f"{base_url.rstrip('/')}/organization/{organization['name']}")
+    graph.add((node, RDF.type, FOAF.Agent))
+    graph.add((node, RDF.type, FOAF.Organization))
+    _add_texts(graph, node, FOAF.name, organization.get("title"), organization.get("title_en"))
+    if organization.get("website") and _iri(organization["website"]):
+        graph.add((node, FOAF.homepage, _iri(organization["website"])))
+    return node
+
+
 def _licence_node(graph: Graph, dataset: Mapping[str, Any], base: str) -> Node | None:
     licence = vocab.find_license(str(dataset.get("license_id") or ""))
     if licence is None:
         return None
-    node = URIRef(licence.url or f"{base}/licenses/{licence.id}")
+    code = LICENCES.get(licence.id)
+    if code:
+        node = _eu(vocab_iri.LICENCE, code)
+    else:
+        node = URIRef(licence.url or f"{base}/licenses/{licence.id}")
     graph.add((node, RDF.type, DCTERMS.LicenseDocument))
     title = licence.title
     if licence.id == vocab.OTHER_LICENSE and dataset.get("license_id_other"):
         title = dataset["license_id_other"]
     graph.add((node, DCTERMS.title, Literal(title)))
+    if licence.url and code:
+        graph.add((node, RDFS.seeAlso, URIRef(licence.url)))
     return node
 
 
+def _format(graph: Graph, node: URIRef, fmt: str, media: str) -> None:
+    code = vocab_iri.file_type(fmt) if fmt else None
+    if code:
+        graph.add((node, DCTERMS.format, _file_type(graph, code)))
+    if media and re.fullmatch(r"[\w.+-]+/[\w.+-]+", media):
+        media_node = URIRef(IANA_MEDIA + media)
+        graph.add((node, DCAT.mediaType, media_node))
+        graph.add((media_node, RDF.type, DCTERMS.MediaType))
+
+
+def _file_type(graph: Graph, code: str) -> URIRef:
+    return concept(
+        graph, _eu(vocab_iri.FILE_TYPE, code), vocab_iri.FILE_TYPE, code, DCTERMS.MediaTypeOrExtent
+    )
+
+
 def _distribution_to_dcat(
-    graph: Graph, res: Mapping[str, Any], dataset_node: URIRef, position: int
+    graph: Graph,
+    res: Mapping[str, Any],
+    dataset_node: URIRef,
+    position: int,
+    licence: Node | None,
 ) -> URIRef:
     node = URIRef(f"{dataset_node}/resource/{res.get('id') or position}")
     graph.add((dataset_node, DCAT.distribution, node))
@@ -319,25 +487,136 @@ def _distribution_to_dcat(
     _add_texts(graph, node, DCTERMS.title, res.get("name"), res.get("name_en"))
     if res.get("description"):
         graph.add((node, DCTERMS.description, Literal(res["description"], lang="th")))
-    if res.get("url"):
-        graph.add((node, DCAT.accessURL, _ref(res["url"])))
+    url = _iri(str(res.get("url") or ""))
+    if url is not None:
+        graph.add((node, DCAT.accessURL, url))
         if res.get("url_type") == "upload":
-            graph.add((node, DCAT.downloadURL, _ref(res["url"])))
+            graph.add((node, DCAT.downloadURL, url))
     fmt = str(res.get("format") or "")
-    if fmt:
-        graph.add((node, DCTERMS.format, Literal(fmt)))
-    media = res.get("mimetype") or media_type_of(fmt)
-    if media:
-        graph.add((node, DCAT.mediaType, URIRef(IANA_MEDIA + media)))
+    _format(graph, node, fmt, str(res.get("mimetype") or media_type_of(fmt)))
     if isinstance(res.get("size"), int):
         graph.add((node, DCAT.byteSize, Literal(res["size"], datatype=XSD.nonNegativeInteger)))
+    digest = str(res.get("hash") or "")
+    if digest.startswith("sha256:"):
+        checksum = BNode()
+        graph.add((node, SPDX.checksum, checksum))
+        graph.add((checksum, RDF.type, SPDX.Checksum))
+        # DCAT-AP's code-list shape wants the https form of SPDX's algorithm IRIs.
+        algorithm = URIRef("https://spdx.org/rdf/terms#checksumAlgorithm_sha256")
+        graph.add((checksum, SPDX.algorithm, algorithm))
+        graph.add((algorithm, RDF.type, SPDX.ChecksumAlgorithm))
+        graph.add((checksum, SPDX.checksumValue, Literal(digest[7:], datatype=XSD.hexBinary)))
+    if licence is not None:
+        graph.add((node, DCTERMS.license, licence))
+    modified = _datetime(res.get("last_modified"))
+    if modified is not None:
+        graph.add((node, DCTERMS.modified, modified))
     return node
 
 
-def dataset_to_dcat(dataset: Mapping[str, Any], graph: Graph, base_url: str) -> URIRef:
-    """Add `dataset` (a dataset dict, e.g. package_show's) to `graph` as a dcat:Dataset.
+def _gdc_fields(graph: Graph, node: URIRef, dataset: Mapping[str, Any]) -> None:
+    for field, kind in GDC_FIELDS:
+        value = dataset.get(field)
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is None or item == "" or (kind == "bool" and item is not True):
+                continue
+            if kind == "th":
+                literal = Literal(str(item), lang="th")
+            elif kind == "text":
+                literal = Literal(str(item))
+            elif kind == "date":
+                literal = _date(item)
+            else:
+                literal = Literal(item, datatype=_DATATYPES[kind])
+            if literal is not None:
+                graph.add((node, gdc_property(field), literal))
 
-    The node is ``<base_url>/dataset/<id or name>``; returns it.
+
+def _languages_to_dcat(graph: Graph, node: URIRef, dataset: Mapping[str, Any]) -> None:
+    codes = [*(dataset.get("language") or []), *(dataset.get("data_language") or [])]
+    for code in dict.fromkeys(vocab_iri.LANGUAGES.get(str(c)) for c in codes):
+        if code:
+            iri = _eu(vocab_iri.LANGUAGE, code)
+            label = vocab_iri.LANGUAGE_LABELS[code]
+            graph.add((node, DCTERMS.language, iri))
+            concept(graph, iri, vocab_iri.LANGUAGE, label, DCTERMS.LinguisticSystem)
+
+
+def _frequency_to_dcat(graph: Graph, node: URIRef, dataset: Mapping[str, Any]) -> None:
+    interval = dataset.get("update_frequency_interval")
+    code = vocab_iri.frequency(
+        str(dataset.get("update_frequency_unit") or ""),
+        interval if isinstance(interval, int) else None,
+    )
+    if code:
+        iri = _eu(vocab_iri.FREQUENCY, code)
+        graph.add((node, DCTERMS.accrualPeriodicity, iri))
+        label = vocab_iri.FREQUENCY_LABELS[code]
+        concept(graph, iri, vocab_iri.FREQUENCY, label, DCTERMS.Frequency)
+
+
+def _access_rights(dataset: Mapping[str, Any]) -> str | None:
+    given = vocab_iri.ACCESS_RIGHTS.get(str(dataset.get("access_rights") or ""))
+    if given:
+        return given
+    # Not given: a public, published dataset of the public data category is PUBLIC.
+    public = dataset.get("data_category") == vocab.PUBLIC_CATEGORY and not dataset.get("private")
+    return "PUBLIC" if public and dataset.get("state", "published") == "published" else None
+
+
+def _bbox(dataset: Mapping[str, Any]) -> str | None:
+    bounds = [dataset.get(f"{side}_bound_longitude") for side in ("west", "east", "north", "south")]
+    if any(not isinstance(b, int | float) for b in bounds):
+        return None
+    west, east, north, south = bounds
+    ring = f"{west} {south}, {east} {south}, {east} {north}, {west} {north}, {west} {south}"
+    return f"POLYGON(({ring}))"
+
+
+def series_iri(base_url: str, key: str) -> URIRef:
+    """The IRI of the dataset series `key` (see catalog.services.feeds)."""
+    return URIRef(f"{base_url.rstrip('/')}/dataset-series/{key}")
+
+
+def series_to_dcat(series: Mapping[str, Any], graph: Graph, base_url: str) -> URIRef:
+    """Add a dcat:DatasetSeries: ``key``, ``title``/``title_en`` (the members' title without
+    the year), ``organization`` (an organization_dict) and ``fiscal_years``."""
+    node = series_iri(base_url, series["key"])
+    graph.add((node, RDF.type, DCAT3.DatasetSeries))
+    _add_texts(graph, node, DCTERMS.title, series.get("title"), series.get("title_en"))
+    years = sorted(series.get("fiscal_years") or [])
+    span = f"{years[0]}-{years[-1]}" if years else ""
+    _add_texts(
+        graph,
+        node,
+        DCTERMS.description,
+        f"ชุดข้อมูลที่เผยแพร่ทุกปีงบประมาณ (พ.ศ. {span})",
+        f"Datasets published every fiscal year (BE {span})",
+    )
+    organization = series.get("organization")
+    if isinstance(organization, Mapping):
+        graph.add((node, DCTERMS.publisher, agent_to_dcat(organization, graph, base_url)))
+    iri = _eu(vocab_iri.FREQUENCY, "ANNUAL")
+    graph.add((node, DCTERMS.accrualPeriodicity, iri))
+    concept(graph, iri, vocab_iri.FREQUENCY, "annual", DCTERMS.Frequency)
+    return node
+
+
+def dataset_to_dcat(
+    dataset: Mapping[str, Any],
+    graph: Graph,
+    base_url: str,
+    *,
+    series: Mapping[str, Any] | None = None,
+) -> URIRef:
+    """Add `dataset` (a dataset dict, e.g. package_show's) to `graph` as a DCAT-AP 3 dcat:Dataset.
+
+    The node is ``<base_url>/dataset/<id or name>``; returns it. Every object it refers to is
+    typed (publisher, contact point, licence, distributions, code-list values), so the output
+    validates against the DCAT-AP shapes without the vocabularies loaded. GD Catalog fields
+    without a DCAT property go in the Khlang namespace (`GDC_FIELDS`). With `series` (see
+    `series_to_dcat`) the dataset is dcat:inSeries of it; the series itself is not added.
     """
     base = base_url.rstrip("/")
     key = dataset.get("id") or dataset["name"]
@@ -346,49 +625,51 @@ def dataset_to_dcat(dataset: Mapping[str, Any], graph: Graph, base_url: str) -> 
     graph.add((node, RDF.type, DCAT.Dataset))
     graph.add((node, DCTERMS.identifier, Literal(str(key))))
     _add_texts(graph, node, DCTERMS.title, dataset.get("title"), dataset.get("title_en"))
-    _add_texts(graph, node, DCTERMS.description, dataset.get("notes"), dataset.get("notes_en"))
+    # dct:description is mandatory in DCAT-AP; the title stands in when there are no notes.
+    notes = dataset.get("notes") or ("" if dataset.get("notes_en") else dataset.get("title"))
+    _add_texts(graph, node, DCTERMS.description, notes, dataset.get("notes_en"))
     for tag in dataset.get("tags") or []:
         graph.add((node, DCAT.keyword, Literal(tag["name"] if isinstance(tag, Mapping) else tag)))
-    for field, prop in (("issued", DCTERMS.issued), ("modified", DCTERMS.modified)):
-        value = _date(dataset.get(field))
-        if value is not None:
-            graph.add((node, prop, value))
-    if dataset.get("url"):
-        graph.add((node, DCAT.landingPage, _ref(dataset["url"])))
+    issued = _date(dataset.get("issued"))
+    if issued is not None:
+        graph.add((node, DCTERMS.issued, issued))
+    modified = _date(dataset.get("modified")) or _datetime(dataset.get("metadata_modified"))
+    if modified is not None:
+        graph.add((node, DCTERMS.modified, modified))
+    landing = _iri(str(dataset.get("url") or ""))
+    if landing is not None:
+        graph.add((node, DCAT.landingPage, landing))
+        graph.add((landing, RDF.type, FOAF.Document))
     if dataset.get("version"):
-        graph.add((node, OWL.versionInfo, Literal(dataset["version"])))
+        graph.add((node, DCAT3.version, Literal(dataset["version"])))
     if dataset.get("maintainer") or dataset.get("maintainer_email"):
         contact = BNode()
         graph.add((node, DCAT.contactPoint, contact))
         graph.add((contact, RDF.type, VCARD.Kind))
+        graph.add((contact, RDF.type, VCARD.Organization))
         if dataset.get("maintainer"):
             graph.add((contact, VCARD.fn, Literal(dataset["maintainer"])))
         if dataset.get("maintainer_email"):
             graph.add((contact, VCARD.hasEmail, URIRef(f"mailto:{dataset['maintainer_email']}")))
     organization = dataset.get("organization")
-    publisher = organization.get("title") if isinstance(organization, Mapping) else None
-    publisher = publisher or dataset.get("data_source")
-    if publisher:
+    if isinstance(organization, Mapping) and organization.get("name"):
+        graph.add((node, DCTERMS.publisher, agent_to_dcat(organization, graph, base)))
+    elif dataset.get("data_source"):
         agent = BNode()
         graph.add((node, DCTERMS.publisher, agent))
-        graph.add((agent, RDF.type, FOAF.Organization))
-        graph.add((agent, FOAF.name, Literal(publisher)))
+        graph.add((agent, RDF.type, FOAF.Agent))
+        graph.add((agent, FOAF.name, Literal(dataset["data_source"], lang="th")))
     licence = _licence_node(graph, dataset, base)
     if licence is not None:
         graph.add((node, DCTERMS.license, licence))
-    rights = {v: k for k, v in ACCESS_RIGHTS.items()}.get(str(dataset.get("access_rights")))
+    rights = _access_rights(dataset)
     if rights:
-        graph.add((node, DCTERMS.accessRights, URIRef(f"{EU_AUTHORITY}access-right/{rights}")))
-    codes = {v: k for k, v in LANGUAGE_CODES.items()}
-    for lang in dataset.get("language") or []:
-        code = codes.get(lang)
-        graph.add(
-            (
-                node,
-                DCTERMS.language,
-                URIRef(f"{EU_AUTHORITY}language/{code}") if code else Literal(lang),
-            )
-        )
+        iri = _eu(vocab_iri.ACCESS_RIGHT, rights)
+        graph.add((node, DCTERMS.accessRights, iri))
+        label = vocab_iri.ACCESS_RIGHT_LABELS[rights]
+        concept(graph, iri, vocab_iri.ACCESS_RIGHT, label, DCTERMS.RightsStatement)
+    _languages_to_dcat(graph, node, dataset)
+    _frequency_to_dcat(graph, node, dataset)
     start, end = _date(dataset.get("temporal_start")), _date(dataset.get("temporal_end"))
     if start is not None or end is not None:
         period = BNode()
@@ -398,9 +679,93 @@ def dataset_to_dcat(dataset: Mapping[str, Any], graph: Graph, base_url: str) -> 
             graph.add((period, DCAT.startDate, start))
         if end is not None:
             graph.add((period, DCAT.endDate, end))
+    bbox = _bbox(dataset)
+    if bbox:
+        place = BNode()
+        graph.add((node, DCTERMS.spatial, place))
+        graph.add((place, RDF.type, DCTERMS.Location))
+        graph.add((place, DCAT.bbox, Literal(bbox, datatype=GSP.wktLiteral)))
     for group in dataset.get("groups") or []:
         name = group.get("name") if isinstance(group, Mapping) else group
-        graph.add((node, DCAT.theme, URIRef(f"{base}/group/{name}")))
+        theme = URIRef(f"{base}/group/{name}")
+        graph.add((node, DCAT.theme, theme))
+        graph.add((theme, RDF.type, SKOS.Concept))
+        title = group.get("title") if isinstance(group, Mapping) else None
+        graph.add((theme, SKOS.prefLabel, Literal(title or name, lang="th" if title else None)))
+        if isinstance(group, Mapping) and group.get("title_en"):
+            graph.add((theme, SKOS.prefLabel, Literal(group["title_en"], lang="en")))
+    if series is not None:
+        graph.add((node, DCAT3.inSeries, series_iri(base, series["key"])))
+    _gdc_fields(graph, node, dataset)
     for position, res in enumerate(dataset.get("resources") or []):
-        _distribution_to_dcat(graph, res, node, position)
+        _distribution_to_dcat(graph, res, node, position, licence)
     return node
+
+
+def catalog_to_dcat(
+    graph: Graph,
+    base_url: str,
+    *,
+    title_th: str,
+    title_en: str,
+    modified: datetime | None = None,
+) -> URIRef:
+    """Add the dcat:Catalog node of this site (``<base_url>/catalog``) and return it.
+
+    The catalogue's publisher is the site itself (an agent named by the site title), since a
+    Khlang site gathers datasets of many agencies.
+    """
+    base = base_url.rstrip("/")
+    node = URIRef(f"{base}/catalog")
+    bind_prefixes(graph)
+    graph.add((node, RDF.type, DCAT.Catalog))
+    _add_texts(graph, node, DCTERMS.title, title_th, title_en)
+    _add_texts(
+        graph,
+        node,
+        DCTERMS.description,
+        f"แคตตาล็อกข้อมูลเปิดของหน่วยงานภาครัฐ ({title_th})",
+        f"Open data catalogue of Thai public agencies ({title_en})",
+    )
+    publisher = URIRef(f"{base}/#publisher")
+    graph.add((node, DCTERMS.publisher, publisher))
+    graph.add((publisher, RDF.type, FOAF.Agent))
+    _add_texts(graph, publisher, FOAF.name, title_th, title_en)
+    homepage = URIRef(f"{base}/")
+    graph.add((node, FOAF.homepage, homepage))
+    graph.add((homepage, RDF.type, FOAF.Document))
+    for code, label in (("THA", "Thai"), ("ENG", "English")):
+        iri = _eu(vocab_iri.LANGUAGE, code)
+        graph.add((node, DCTERMS.language, iri))
+        concept(graph, iri, vocab_iri.LANGUAGE, label, DCTERMS.LinguisticSystem)
+    if modified is not None:
+        stamp = _datetime(modified)
+        if stamp is not None:
+            graph.add((node, DCTERMS.modified, stamp))
+    return node
+
+
+def hydra_view(
+    graph: Graph,
+    collection: URIRef,
+    *,
+    page_url: str,
+    total: int,
+    first: str,
+    last: str,
+    next_url: str | None,
+    previous: str | None,
+) -> URIRef:
+    """Describe one page of the catalogue as a hydra:PartialCollectionView of `collection`."""
+    view = URIRef(page_url)
+    graph.add((collection, HYDRA.view, view))
+    graph.add((collection, HYDRA.totalItems, Literal(total, datatype=XSD.integer)))
+    graph.add((view, RDF.type, HYDRA.PartialCollectionView))
+    graph.add((view, HYDRA.totalItems, Literal(total, datatype=XSD.integer)))
+    graph.add((view, HYDRA.first, URIRef(first)))
+    graph.add((view, HYDRA.last, URIRef(last)))
+    if next_url:
+        graph.add((view, HYDRA.next, URIRef(next_url)))
+    if previous:
+        graph.add((view, HYDRA.previous, URIRef(previous)))
+    return view

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, send_file
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from catalog import services
@@ -32,8 +41,17 @@ def home() -> str:
 
 
 @bp.get("/dataset/<name>")
-def dataset(name: str) -> str:
-    return render_template("browse/dataset.html", ds=services.package_show(ctx(), name))
+def dataset(name: str) -> BaseResponse:
+    from web.api.dcat import dataset_document, negotiated_format
+
+    # Linked-data clients asking for RDF (Accept) get the DCAT-AP document at the same URL.
+    fmt = negotiated_format(request)
+    if fmt is not None:
+        return dataset_document(name, fmt)
+    page = render_template("browse/dataset.html", ds=services.package_show(ctx(), name))
+    response = make_response(page)
+    response.vary.add("Accept")
+    return response
 
 
 @bp.get("/organization/<name>")

@@ -1,7 +1,260 @@
-"""Placeholder: the dcat endpoints are being built."""
+"""The metadata feeds: DCAT-AP 3 catalogue and dataset documents (Turtle, JSON-LD, RDF/XML),
+data.json (DCAT-US 1.1), Data Packages and the normalised CSVs they point at.
+
+Catalogue documents are paged with Hydra as ckanext-dcat does (100 datasets a page, ``page``
+from 1; without ``page`` the first page) and streamed batch by batch. Their ETag is made from
+cheap facts (count and latest changes of what they show, the query) so a conditional request
+is answered without building the document. Everything here is the public record: see
+catalog.services.feeds.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Request, Response, current_app, request
+from rdflib import Graph
+from rdflib.namespace import DCAT
+
+from catalog.services import ValidationFailed, feeds
+from schemas.datajson import catalog_head, dataset_to_datajson
+from schemas.datapackage import dataset_to_datapackage, tabular_resources
+from schemas.dcat import (
+    bind_prefixes,
+    catalog_to_dcat,
+    dataset_to_dcat,
+    hydra_view,
+    series_to_dcat,
+)
+from web.api.rdfstream import FORMATS, serialise
 
 bp = Blueprint("api_dcat", __name__)
+
+PAGE_SIZE = 100
+#: Largest ``page_size``: a whole catalogue in one streamed document (a harvester's dump).
+MAX_PAGE_SIZE = 100_000
+_NEGOTIATED = {media: fmt for fmt, (_, media) in FORMATS.items()}
+
+
+def _ctx() -> Any:
+    from web.context import context
+
+    return context()
+
+
+def base_url() -> str:
+    """Absolute URLs of the documents are built from the request's own host."""
+    return request.host_url.rstrip("/")
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ValidationFailed({name: [f"Must be a whole number from {low} to {high}."]})
+    return value
+
+
+def _since() -> datetime | None:
+    raw = (request.args.get("modified_since") or "").strip()
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            raise ValidationFailed(
+                {"modified_since": ["Must be an ISO date or date-time, e.g. 2024-10-01."]}
+            ) from None
+        parsed = datetime(day.year, day.month, day.day)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _feed_query() -> feeds.FeedQuery:
+    return feeds.FeedQuery(
+        q=(request.args.get("q") or "").strip(),
+        organization=(request.args.get("organization") or "").strip(),
+        modified_since=_since(),
+    )
+
+
+def _validators(response: Response, tag: str, modified: datetime | None) -> Response:
+    response.set_etag(tag)
+    if modified is not None:
+        response.last_modified = modified
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.vary.add("Accept")
+    return response.make_conditional(request)
+
+
+def _settings() -> Any:
+    return current_app.config["KHLANG"]
+
+
+def _page_url(fmt: str, page: int, page_size: int) -> str:
+    params = {k: v for k, v in request.args.items() if k not in ("page", "page_size") and v}
+    if page_size != PAGE_SIZE:
+        params["page_size"] = str(page_size)
+    params["page"] = str(page)
+    return f"{base_url()}/catalog.{fmt}?{urlencode(params)}"
+
+
+@bp.get("/catalog.<any(ttl, jsonld, rdf):fmt>")
+def catalog(fmt: str) -> Response:
+    """The catalogue, one Hydra page: ``page``, ``page_size``, ``q``, ``organization``,
+    ``modified_since``."""
+    context = _ctx()
+    query = _feed_query()
+    page = _int_arg("page", 1, 1, 10**9)
+    page_size = _int_arg("page_size", PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    stats = feeds.feed_stats(context, query)
+    last = max(1, -(-stats.count // page_size))
+    if page > last:
+        raise feeds.NotFound(f"Not found: page {page} of the catalogue (last is {last})")
+    base = base_url()
+    settings = _settings()
+    key = json.dumps([stats.fingerprint, fmt, base, sorted(request.args.items())])
+    tag = hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def graphs() -> Iterator[Graph]:
+        head = Graph()
+        node = catalog_to_dcat(
+            head,
+            base,
+            title_th=settings.SITE_TITLE_TH,
+            title_en=settings.SITE_TITLE_EN,
+            modified=stats.last_modified,
+        )
+        hydra_view(
+            head,
+            node,
+            page_url=_page_url(fmt, page, page_size),
+            total=stats.count,
+            first=_page_url(fmt, 1, page_size),
+            last=_page_url(fmt, last, page_size),
+            next_url=_page_url(fmt, page + 1, page_size) if page < last else None,
+            previous=_page_url(fmt, page - 1, page_size) if page > 1 else None,
+        )
+        yield head
+        # A series is described once per document, next to its first member.
+        described: set[str] = set()
+        start = (page - 1) * page_size
+        for batch in feeds.feed_items(context, query, base_url=base, start=start, limit=page_size):
+            graph = bind_prefixes(Graph())
+            for item in batch:
+                member = dataset_to_dcat(item.dataset, graph, base, series=item.series)
+                graph.add((node, DCAT.dataset, member))
+                if item.series and item.series["key"] not in described:
+                    described.add(item.series["key"])
+                    series_to_dcat(item.series, graph, base)
+            yield graph
+
+    # The Hydra URLs read the request, and the body is written after the view returns: the
+    # head graph is built now, the datasets while streaming.
+    response = Response(serialise(fmt, _prebuilt(graphs)), mimetype=FORMATS[fmt][1])
+    return _validators(response, tag, stats.last_modified)
+
+
+def _prebuilt(make: Any) -> Iterator[Graph]:
+    """Run the first step of `make()` now (it reads the request), the rest while streaming."""
+    produced = make()
+    first = next(produced)
+
+    def chain() -> Iterator[Graph]:
+        yield first
+        yield from produced
+
+    return chain()
+
+
+def dataset_document(name: str, fmt: str) -> Response:
+    """One dataset as DCAT-AP in `fmt`; the same 404 for missing and non-public datasets."""
+    base = base_url()
+    item = feeds.feed_dataset(_ctx(), name, base_url=base)
+    graph = bind_prefixes(Graph())
+    dataset_to_dcat(item.dataset, graph, base, series=item.series)
+    if item.series:
+        series_to_dcat(item.series, graph, base)
+    body = "".join(serialise(fmt, [graph]))
+    response = Response(body, mimetype=FORMATS[fmt][1])
+    tag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    return _validators(response, tag, item.extra.get("modified"))
+
+
+def negotiated_format(req: Request) -> str | None:
+    """The RDF format a request's Accept header prefers over HTML, or None for HTML."""
+    offers = ["text/html", *(_NEGOTIATED)]
+    best = req.accept_mimetypes.best_match(offers, default="text/html")
+    return _NEGOTIATED.get(best or "")
+
+
+@bp.get("/dataset/<name>.<any(ttl, jsonld, rdf):fmt>")
+def dataset(name: str, fmt: str) -> Response:
+    return dataset_document(name, fmt)
+
+
+@bp.get("/data.json")
+def data_json() -> Response:
+    """The whole public catalogue in DCAT-US 1.1 (Project Open Data) shape, streamed."""
+    context = _ctx()
+    query = feeds.FeedQuery()
+    stats = feeds.feed_stats(context, query)
+    base = base_url()
+    tag = hashlib.sha256(f"{stats.fingerprint}|{base}".encode()).hexdigest()[:32]
+
+    def chunks() -> Iterator[str]:
+        head = json.dumps(catalog_head(base), ensure_ascii=False)
+        yield head[:-1] + ', "dataset": [\n'
+        first = True
+        for batch in feeds.feed_items(context, query, base_url=base):
+            for item in batch:
+                entry = dataset_to_datajson(item.dataset, base, series=item.series)
+                yield ("" if first else ",\n") + json.dumps(entry, ensure_ascii=False)
+                first = False
+        yield "\n]}\n"
+
+    response = Response(chunks(), mimetype="application/json")
+    return _validators(response, tag, stats.last_modified)
+
+
+@bp.get("/dataset/<name>/datapackage.json")
+def datapackage(name: str) -> Response:
+    """A Frictionless Data Package of a public dataset's tabular resources."""
+    base = base_url()
+    item = feeds.feed_dataset(_ctx(), name, base_url=base)
+    if not tabular_resources(item.dataset):
+        raise feeds.NotFound(f"Not found: dataset {name} has no tabular resource")
+    body = json.dumps(dataset_to_datapackage(item.dataset, base), ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/json")
+    tag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    return _validators(response, tag, item.extra.get("modified"))
+
+
+@bp.get("/dataset/<dataset_id>/resource/<resource_id>/normalised.csv")
+def normalised_csv(dataset_id: str, resource_id: str) -> Response:
+    """The normalised UTF-8 CSV of a public resource, streamed from the store."""
+    info, stream = feeds.normalised_csv(_ctx(), dataset_id, resource_id)
+
+    def chunks() -> Iterator[bytes]:
+        with stream:
+            while block := stream.read(64 * 1024):
+                yield block
+
+    response = Response(chunks(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f"inline; filename=data.csv; filename*=UTF-8''{quote(info['filename'])}"
+    )
+    # Stored files are content-addressed: the key names the bytes.
+    return _validators(response, info["key"], info["modified"])
