@@ -49,6 +49,23 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected 0 or a positive whole number, got {value!r}")
+    return number
+
+
+def _ratelimit_storage_url(value: str) -> str:
+    # The schemes of the `limits` library that every server process can see; memory:// counts
+    # per process, so it is only for a single-process server.
+    schemes = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+    schemes += ("memcached", "mongodb", "mongodb+srv", "khlang+sqlite")
+    if value and value.split("://", 1)[0] not in schemes:
+        raise ValueError("expected an empty value, memory://, redis://..., memcached://...")
+    return value
+
+
 def _database_url(value: str) -> str:
     if value and not value.startswith(("sqlite", "postgresql")):
         raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
@@ -92,7 +109,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SECRET_KEY",
         "",
-        "Secret used to sign sessions; empty makes one per data folder (DATA_DIR/secret_key).",
+        "Secret used to sign sessions; empty reads DATA_DIR/secret_key, which `khlang init` "
+        "writes. The web app refuses to start without either.",
     ),
     Setting("SITE_TITLE_TH", "คลังข้อมูลเปิด", "Site title in Thai."),
     Setting("SITE_TITLE_EN", "Khlang Open Data", "Site title in English."),
@@ -112,7 +130,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "RATE_LIMIT_PER_MINUTE",
         600,
-        "Requests a client may make to the API in one minute.",
+        "Requests a client (one IP address) may make in one minute, counted across all server "
+        "processes; 0 turns the limit off (e.g. behind a gateway that limits already).",
+        _non_negative_int,
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URL",
+        "",
+        "Where request counts are kept: empty means a SQLite file DATA_DIR/ratelimit.db, shared "
+        "by the processes of one machine; redis://host:6379 or memcached://host:11211 when "
+        "several machines serve the catalogue.",
+        _ratelimit_storage_url,
+    ),
+    Setting(
+        "PROXY_HOPS",
+        0,
+        "Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host are trusted "
+        "(1 behind one nginx); 0 trusts none, so the client address is the connecting one.",
+        _non_negative_int,
+    ),
+    Setting(
+        "WORKERS",
+        0,
+        "Server processes of `khlang serve`; 0 means one per CPU core plus one.",
+        _non_negative_int,
+    ),
+    Setting(
+        "THREADS",
+        4,
+        "Threads per server process of `khlang serve`.",
         _positive_int,
     ),
     Setting("DEBUG", False, "Flask debug mode; never on in production.", _bool),
@@ -202,3 +248,26 @@ def load_settings(
             raise SettingsError(f"Unknown setting {key!r}")
         raw[key] = value
     return Settings({s.name: _coerce(s, raw.get(s.name)) for s in SETTINGS})
+
+
+def read_secret_key(settings: Settings) -> str:
+    """The secret that signs sessions: SECRET_KEY, else the file `khlang init` wrote.
+
+    Never invented here: a key made up per process would differ between server processes (and
+    change at every restart), silently logging everyone out.
+
+    :raises SettingsError: when neither exists, telling the operator what to run.
+    """
+    if settings.SECRET_KEY:
+        return settings.SECRET_KEY
+    path = settings.data_dir / "secret_key"
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        key = ""
+    if not key:
+        raise SettingsError(
+            f"Setting SECRET_KEY is empty and {path} does not exist: run `khlang init` "
+            "(it writes that file) or set SECRET_KEY."
+        )
+    return key

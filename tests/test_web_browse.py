@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from catalog import services
 from catalog.services import Context
+from catalog.settings import SettingsError
 from tests.factories import make_dataset, make_org
 from web import create_app
 
@@ -80,21 +81,35 @@ def test_missing_and_private_pages(client: FlaskClient, system: Context, publish
         data_classification="ชั้นเผยแพร่ภายในองค์กร",
         private=True,
     )
-    assert client.get("/dataset/internal").status_code == 403
+    assert client.get("/dataset/internal").status_code == 404  # exactly like a missing one
     assert "/dataset/internal" not in client.get("/").get_data(as_text=True)
     response = client.get("/")
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
 def test_clients_over_the_rate_limit_are_told_to_wait(catalog: services.Catalog) -> None:
-    app = create_app(catalog.settings.replace(RATE_LIMIT_PER_MINUTE=3), catalog=catalog)
-    client = app.test_client()
-    statuses = [client.get("/dataset/nope").status_code for _ in range(4)]
-    assert statuses[:3] == [404, 404, 404]
-    assert statuses[3] == 429
-    other = app.test_client()
+    settings = catalog.settings.replace(RATE_LIMIT_PER_MINUTE=3)
+    client = create_app(settings, catalog=catalog).test_client()
+    statuses = [client.get(path).status_code for path in ("/dataset/nope", "/", "/no-such-page")]
+    assert statuses == [404, 200, 404]  # one count per client for the whole site
+    response = client.get("/api/3/action/status_show")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    error = response.get_json()["error"]
+    assert error["__type"] == "Rate Limit" and "โปรดลองใหม่" in error["message"]
+    assert client.get("/dataset/nope").status_code == 429  # pages too, not only the API
+    other = create_app(settings, catalog=catalog).test_client()  # another process, same store
+    assert other.get("/").status_code == 429
     response = other.get("/", environ_overrides={"REMOTE_ADDR": "127.0.0.2"})
     assert response.status_code == 200  # another client is not affected
+
+
+def test_the_web_app_needs_the_secret_key_khlang_init_writes(catalog: services.Catalog) -> None:
+    settings = catalog.settings.replace(SECRET_KEY="")  # neither set nor written by `init`
+    with pytest.raises(SettingsError, match="khlang init"):
+        create_app(settings, catalog=catalog)
+    (settings.data_dir / "secret_key").write_text("from-init\n")
+    assert create_app(settings, catalog=catalog).secret_key == "from-init"
 
 
 def test_download_through_another_datasets_path_is_refused(

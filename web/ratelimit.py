@@ -1,57 +1,190 @@
-"""A per-client request limit (fixed one-minute windows), kept in the process's memory.
+"""Per-client request limits with Flask-Limiter, counted in a store every server process sees.
 
-Several app processes each count on their own, so the effective limit is per process; a shared
-store can replace `_windows` when that matters.
+`khlang serve` runs several processes; a limit counted in each process's memory would let a
+client make N times the limit. The embedded deployment has no Redis, so the default store is a
+SQLite file in the data folder (`SQLiteStorage` below, a `limits` storage): one UPSERT per
+request, in WAL mode so readers never wait. RATELIMIT_STORAGE_URL points at Redis or Memcached
+when several machines serve the catalogue.
+
+The strategy is a fixed window that starts at a client's first request (as `limits` does with
+its own stores): exact counts, one row per client, at the cost of allowing up to twice the limit
+across a window boundary.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import sqlite3
 import threading
 import time
+from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
+from limits.storage import Storage
+
+from catalog.settings import Settings
+
+SCHEME = "khlang+sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hits (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    expires REAL NOT NULL
+) WITHOUT ROWID
+"""
+
+# One statement, so concurrent processes never lose a hit: SQLite takes its write lock for the
+# whole UPSERT. A window that has run out starts again at this hit.
+_INCR = """
+INSERT INTO hits (key, count, expires) VALUES (:key, :amount, :now + :expiry)
+ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN expires <= :now THEN excluded.count ELSE count + excluded.count END,
+    expires = CASE WHEN expires <= :now THEN excluded.expires ELSE expires END
+RETURNING count
+"""
+
+#: Expired rows are swept once in this many hits of a process, so the table stays small.
+_SWEEP_EVERY = 5000
 
 
-class RateLimiter:
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._windows: dict[str, tuple[int, int]] = {}
-        self._lock = threading.Lock()
+class SQLiteStorage(Storage):
+    """A `limits` storage in one SQLite file, shared by the processes of one machine.
 
-    def hit(self, client: str, now: float | None = None) -> int:
-        """Count one request; return the seconds to wait, or 0 when it is allowed."""
-        now = time.monotonic() if now is None else now
-        window = int(now // 60)
-        with self._lock:
-            if len(self._windows) > 100_000:  # old clients would otherwise pile up forever
-                self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
-            start, count = self._windows.get(client, (window, 0))
-            if start != window:
-                start, count = window, 0
-            count += 1
-            self._windows[client] = (start, count)
-        return 0 if count <= self.per_minute else int(60 - now % 60) + 1
+    URL: ``khlang+sqlite:///relative/path.db`` or ``khlang+sqlite:////absolute/path.db``.
+    """
 
+    STORAGE_SCHEME = [SCHEME]
 
-def init_app(app: Flask, per_minute: int) -> None:
-    limiter = RateLimiter(per_minute)
-    app.extensions["khlang_ratelimit"] = limiter
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options: float | str | bool):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.path = uri.split("://", 1)[1][1:]
+        # sqlite3 connections belong to one thread, and must not cross a fork: each thread of
+        # each process opens its own on first use.
+        self._local = threading.local()
+        self._hits = 0
 
-    @app.before_request
-    def limit() -> Response | None:
-        wait = limiter.hit(request.remote_addr or "unknown")
-        if not wait:
-            return None
-        response = jsonify(
-            {
-                "success": False,
-                "error": {
-                    "__type": "Rate Limit",
-                    "message": f"Too many requests; try again in {wait} s. / "
-                    f"มีคำขอมากเกินไป โปรดลองใหม่ในอีก {wait} วินาที",
-                },
-            }
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return sqlite3.Error
+
+    def _db(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # Counts need not survive a power cut; skipping fsync keeps a hit in microseconds.
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute(_SCHEMA)
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        db = self._db()
+        (count,) = db.execute(
+            _INCR, {"key": key, "amount": amount, "now": now, "expiry": expiry}
+        ).fetchone()
+        self._hits += 1
+        if self._hits % _SWEEP_EVERY == 0:
+            db.execute("DELETE FROM hits WHERE expires <= ?", (now,))
+        return int(count)
+
+    def get(self, key: str) -> int:
+        row = (
+            self._db()
+            .execute("SELECT count FROM hits WHERE key = ? AND expires > ?", (key, time.time()))
+            .fetchone()
         )
-        response.status_code = 429
-        response.headers["Retry-After"] = str(wait)
-        return response
+        return int(row[0]) if row else 0
+
+    def get_expiry(self, key: str) -> float:
+        now = time.time()
+        row = (
+            self._db()
+            .execute("SELECT expires FROM hits WHERE key = ? AND expires > ?", (key, now))
+            .fetchone()
+        )
+        return float(row[0]) if row else now
+
+    def check(self) -> bool:
+        try:
+            self._db().execute("SELECT 1").fetchone()
+        except sqlite3.Error:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        return self._db().execute("DELETE FROM hits").rowcount
+
+    def clear(self, key: str) -> None:
+        self._db().execute("DELETE FROM hits WHERE key = ?", (key,))
+
+
+def storage_url(settings: Settings) -> str:
+    """The store of request counts: RATELIMIT_STORAGE_URL, else a SQLite file in DATA_DIR."""
+    if settings.RATELIMIT_STORAGE_URL:
+        return settings.RATELIMIT_STORAGE_URL
+    # Absolute, so every process finds the same file whatever its working folder.
+    return f"{SCHEME}:///{(settings.data_dir / 'ratelimit.db').absolute()}"
+
+
+def client_address() -> str:
+    """The client a limit counts for: its IP address (after PROXY_HOPS trusted proxies)."""
+    return request.remote_addr or "unknown"
+
+
+def too_many_requests(wait: int) -> Response:
+    """The 429 answer: CKAN's error envelope in English and Thai, and Retry-After."""
+    response = jsonify(
+        {
+            "success": False,
+            "error": {
+                "__type": "Rate Limit",
+                "message": f"Too many requests; try again in {wait} s. / "
+                f"มีคำขอมากเกินไป โปรดลองใหม่ในอีก {wait} วินาที",
+            },
+        }
+    )
+    response.status_code = 429
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _on_breach(limit: RequestLimit) -> Response:
+    wait = max(1, math.ceil(limit.window.reset_time - time.time()))
+    return too_many_requests(wait)
+
+
+def _rate_limited(exc: RateLimitExceeded) -> Response:
+    # Registered for this exception type, so it wins over web/errors.py's handler for every
+    # HTTPException, which would replace our body and lose Retry-After.
+    return exc.response if exc.response is not None else too_many_requests(60)
+
+
+def init_app(app: Flask, settings: Settings) -> Limiter:
+    """Count every request of a client against RATE_LIMIT_PER_MINUTE (0: no limit)."""
+    per_minute = settings.RATE_LIMIT_PER_MINUTE
+    limiter = Limiter(
+        client_address,
+        app=None,
+        # An application limit is one count per client for the whole site, not one per route.
+        application_limits=[f"{per_minute or 1} per minute"],
+        storage_uri=storage_url(settings),
+        strategy="fixed-window",
+        # X-RateLimit-* headers cost two more reads of the store on every request.
+        headers_enabled=False,
+        on_breach=_on_breach,
+        key_prefix="khlang",
+        # Requests no route matches (404s) count too; Flask-Limiter skips requests without an
+        # endpoint, which would leave URL scanners unlimited.
+        request_identifier=lambda: request.endpoint or "unrouted",
+        enabled=per_minute > 0,
+    )
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+    app.extensions["khlang_ratelimit"] = limiter
+    return limiter

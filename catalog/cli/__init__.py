@@ -53,13 +53,39 @@ def init(obj: dict[str, Any]) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", type=int, help="Server processes (default: WORKERS, or cores + 1).")
+@click.option("--threads", type=int, help="Threads per process (default: THREADS).")
+@click.option("--debug", is_flag=True, help="Flask's development server instead of gunicorn.")
 @click.pass_obj
-def serve(obj: dict[str, Any], host: str, port: int) -> None:
-    """Serve the catalogue over HTTP (development server)."""
-    from web import create_app
+def serve(
+    obj: dict[str, Any],
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int | None,
+    debug: bool,
+) -> None:
+    """Serve the catalogue over HTTP with gunicorn (stops gracefully on SIGTERM or Ctrl-C)."""
+    from catalog.cli import server
+    from catalog.settings import SettingsError, read_secret_key
 
-    app = create_app(obj["settings"])
-    app.run(host=host, port=port, debug=obj["settings"].DEBUG, use_reloader=False)
+    settings: Settings = obj["settings"]
+    try:
+        read_secret_key(settings)  # fail here, once, rather than in every worker
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if debug or settings.DEBUG:
+        server.serve_debug(settings, host, port)
+        return
+    if workers is not None and workers < 1 or threads is not None and threads < 1:
+        raise click.BadParameter("--workers and --threads must be at least 1")
+    server.serve(
+        settings,
+        host,
+        port,
+        workers or server.default_workers(settings),
+        threads or settings.THREADS,
+    )
 
 
 @main.command()
