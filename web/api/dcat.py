@@ -189,8 +189,14 @@ def dataset_document(name: str, fmt: str) -> Response:
         series_to_dcat(item.series, graph, base)
     body = "".join(serialise(fmt, [graph]))
     response = Response(body, mimetype=FORMATS[fmt][1])
-    tag = hashlib.sha256(body.encode()).hexdigest()[:32]
-    return _validators(response, tag, item.extra.get("modified"))
+    # Not a hash of the body: blank-node labels differ on every serialisation.
+    return _validators(response, _item_tag(item, fmt, base), item.extra.get("modified"))
+
+
+def _item_tag(item: feeds.FeedItem, fmt: str, base: str) -> str:
+    modified = item.extra.get("modified")
+    facts = [feeds.FEED_VERSION, item.dataset["id"], str(modified), fmt, base, item.series]
+    return hashlib.sha256(json.dumps(facts, default=str).encode()).hexdigest()[:32]
 
 
 def negotiated_format(req: Request) -> str | None:
