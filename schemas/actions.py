@@ -17,6 +17,11 @@ from marshmallow import Schema, ValidationError, fields, post_load, pre_load, va
 
 #: CKAN's cap on rows per search page (``ckan.search.rows_max``).
 ROWS_MAX = 1000
+#: The largest offset or count accepted: databases store 64-bit integers, and no catalogue
+#: comes near this, so anything larger is a mistake answered with a field error.
+BIG = 2**31 - 1
+#: A count or an offset: 0 .. BIG.
+COUNT = validate.Range(min=0, max=BIG)
 
 #: Filter names a client may use in ``fq`` (CKAN's, the GD Catalog's) → Khlang's filter names.
 FQ_FIELDS: dict[str, str] = {
@@ -193,14 +198,14 @@ class IdParams(Schema):
 
 
 class PageParams(Schema):
-    limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=None, allow_none=True, validate=COUNT)
+    offset = fields.Integer(load_default=0, validate=COUNT)
 
 
 class CurrentPackageListParams(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=0, max=ROWS_MAX))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    page = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    offset = fields.Integer(load_default=0, validate=COUNT)
+    page = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**20))
 
     @post_load
     def _page(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -218,12 +223,14 @@ class PackageSearchParams(Schema):
     fq_list = StringList(load_default=list)
     facet = fields.Boolean(load_default=True)
     facet_field = StringList(data_key="facet.field", load_default=list)
-    facet_limit = fields.Integer(data_key="facet.limit", load_default=50)
+    facet_limit = fields.Integer(
+        data_key="facet.limit", load_default=50, validate=validate.Range(min=-1, max=BIG)
+    )
     facet_mincount = fields.Integer(
         data_key="facet.mincount", load_default=1, validate=validate.Range(min=0)
     )
-    rows = fields.Integer(load_default=10, validate=validate.Range(min=0))
-    start = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    rows = fields.Integer(load_default=10, validate=COUNT)
+    start = fields.Integer(load_default=0, validate=COUNT)
     sort = fields.String(load_default="score desc, metadata_modified desc")
     include_private = fields.Boolean(load_default=False)
     include_drafts = fields.Boolean(load_default=False)
@@ -275,8 +282,8 @@ class GroupListParams(Schema):
              "package_count asc", "title", "name", "package_count"]
         ),
     )  # fmt: skip
-    limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=None, allow_none=True, validate=COUNT)
+    offset = fields.Integer(load_default=0, validate=COUNT)
     q = fields.String(load_default="")
     names = StringList(load_default=list, metadata={"wire": ("organizations", "groups")})
     include_dataset_count = fields.Boolean(load_default=True)
@@ -312,5 +319,5 @@ class TagListParams(Schema):
 
 
 class ActivityListParams(IdParams):
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=COUNT)
     limit = fields.Integer(load_default=31, validate=validate.Range(min=1, max=100))

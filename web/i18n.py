@@ -28,6 +28,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "metadata_only": {"th": "มีเฉพาะคำอธิบายข้อมูล", "en": "Metadata only"},
     "children": {"th": "หน่วยงานในสังกัด", "en": "Sub-organisations"},
     "parent": {"th": "สังกัด", "en": "Part of"},
+    "api_title": {"th": "API สำหรับนักพัฒนา", "en": "API for developers"},
+    "api_intro": {
+        "th": "ทุกคำสั่งตอบที่ /api/3/action/<ชื่อคำสั่ง> ทั้ง GET และ POST ในรูปแบบเดียวกับ CKAN "
+        "จึงใช้กับเครื่องมือของ CKAN เช่น ckanapi ได้ทันที",
+        "en": "Every action answers at /api/3/action/<name>, by GET or POST, in CKAN's format, "
+        "so CKAN tools such as ckanapi work unchanged.",
+    },
+    "api_actions": {"th": "คำสั่งทั้งหมด", "en": "All actions"},
 }
 
 
