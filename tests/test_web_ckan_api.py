@@ -237,6 +237,18 @@ def test_wire_details_match_ckan(client: FlaskClient, site: dict[str, Any]) -> N
     assert client.get("/api/3/action/package_list?callback=alert(1)").status_code == 400
 
 
+def test_unchanged_documents_answer_304(client: FlaskClient, site: dict[str, Any]) -> None:
+    url = "/api/3/action/package_show?id=budget-2568"
+    first = client.get(url)
+    assert first.headers["ETag"] and first.headers["Last-Modified"]
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    system = Context(client.application.extensions["khlang"], system=True)
+    services.package_patch(system, "budget-2568", {"version": "2.0"})
+    changed = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.json["result"]["version"] == "2.0"
+
+
 def test_messages_follow_the_language_asked(client: FlaskClient, site: dict[str, Any]) -> None:
     thai = client.get("/api/3/action/package_show?id=nope").json["error"]["message"]
     english = client.get("/api/3/action/package_show?id=nope&lang=en").json["error"]["message"]

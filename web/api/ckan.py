@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -89,4 +90,11 @@ def call(name: str, version: int = API_VERSION) -> Response:
     if callback:  # JSONP runs in any page's context: answer as an anonymous visitor
         ctx = replace(ctx, user=None)
     result = call_action(ctx, name, data)
-    return json_response(envelope(name, result), callback=callback)
+    response = json_response(envelope(name, result), callback=callback)
+    if request.method == "GET" and found.side_effect_free:
+        # Readers that poll (harvesters, dashboards) get a 304 when nothing changed.
+        response.add_etag()
+        if isinstance(result, dict) and isinstance(result.get("metadata_modified"), str):
+            response.last_modified = datetime.fromisoformat(result["metadata_modified"])
+        response.make_conditional(request)
+    return response
