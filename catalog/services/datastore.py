@@ -427,7 +427,7 @@ def datastore_search(
             answer["total"] = found.rows  # counted when the file was written
         else:
             answer["total"] = int(
-                cursor.execute(planned.count_sql(table), planned.params).fetchone()[0]
+                cursor.sql(planned.count_sql(table), params=planned.params).fetchall()[0][0]
             )
     return answer
 
