@@ -123,3 +123,10 @@ def test_behind_a_trusted_proxy_limits_count_the_forwarded_client(
     assert client.get("/", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 200
     assert client.get("/", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 429
     assert client.get("/", headers={"X-Forwarded-For": "203.0.113.8"}).status_code == 200
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_limit_of_zero_turns_limiting_off(catalog: services.Catalog) -> None:
+    app = create_app(catalog.settings.replace(RATE_LIMIT_PER_MINUTE=0), catalog=catalog)
+    client = app.test_client()
+    assert {client.get("/").status_code for _ in range(5)} == {200}

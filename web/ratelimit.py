@@ -183,6 +183,9 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         # endpoint, which would leave URL scanners unlimited.
         request_identifier=lambda: request.endpoint or "unrouted",
         enabled=per_minute > 0,
+        # A store that fails (a full disk, Redis down) is logged and the request served: an
+        # open-data site rather stays open than answers 500 to everyone.
+        swallow_errors=True,
     )
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _rate_limited)

@@ -65,7 +65,7 @@ def serve(
     threads: int | None,
     debug: bool,
 ) -> None:
-    """Serve the catalogue over HTTP with gunicorn (stops gracefully on SIGTERM or Ctrl-C)."""
+    """Serve the catalogue over HTTP with gunicorn (SIGTERM stops it gracefully)."""
     from catalog.cli import server
     from catalog.settings import SettingsError, read_secret_key
 

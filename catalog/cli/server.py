@@ -69,7 +69,8 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve until SIGTERM or SIGINT; gunicorn finishes the requests in flight first."""
+    """Serve until a signal: on SIGTERM gunicorn lets requests in flight finish (up to
+    `graceful_timeout`); SIGINT and SIGQUIT stop at once."""
     KhlangServer(settings, gunicorn_options(host, port, workers, threads)).run()
 
 
