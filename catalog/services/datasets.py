@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from catalog import clock
 from catalog.models import (
@@ -85,10 +85,21 @@ def find_org(session: Session, name_or_id: str) -> Organization | None:
     )
 
 
-def get_dataset(session: Session, name_or_id: str) -> Dataset:
-    ds = session.scalar(
-        select(Dataset).where((Dataset.name == name_or_id) | (Dataset.id == name_or_id))
+def dataset_loading() -> tuple[Any, ...]:
+    """Loader options that fetch what a package dict shows in a few statements, instead of one
+    lazy load per relation and dataset (which dominated package_show and package_search)."""
+    return (
+        joinedload(Dataset.organization).joinedload(Organization.parent),
+        selectinload(Dataset.tags),
+        selectinload(Dataset.groups),
+        selectinload(Dataset.resources),
     )
+
+
+def get_dataset(session: Session, name_or_id: str, *, full: bool = False) -> Dataset:
+    """The dataset by name or id; `full` loads everything its package dict shows at once."""
+    query = select(Dataset).where((Dataset.name == name_or_id) | (Dataset.id == name_or_id))
+    ds = session.scalar(query.options(*dataset_loading()) if full else query)
     if ds is None:
         raise NotFound(f"Not found: dataset {name_or_id}")
     return ds
@@ -106,7 +117,7 @@ def readable_dataset(ctx: Context, session: Session, name_or_id: str) -> Dataset
     :raises NotFound: unknown, or not readable by the caller: a private or unpublished dataset
         answers exactly like a missing one, so its existence is not given away.
     """
-    ds = get_dataset(session, name_or_id)
+    ds = get_dataset(session, name_or_id, full=True)
     if not can_read(ctx, session, ds):
         raise NotFound(f"Not found: dataset {name_or_id}")
     return ds
@@ -399,12 +410,7 @@ def current_package_list_with_resources(
         .order_by(Dataset.modified.desc(), Dataset.id)
         .limit(limit)
         .offset(offset)
-        .options(
-            selectinload(Dataset.tags),
-            selectinload(Dataset.groups),
-            selectinload(Dataset.resources),
-            selectinload(Dataset.organization),
-        )
+        .options(*dataset_loading())
     )
     with ctx.catalog.reader() as session:
         return [dataset_dict(ds, site_url=ctx.site_url) for ds in session.scalars(stmt)]

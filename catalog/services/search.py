@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from catalog.models import Dataset, Group, Organization, SearchOutbox, dataset_group
 from catalog.services import auth
 from catalog.services.context import Catalog, Context
+from catalog.services.datasets import dataset_loading
 from catalog.services.dictize import dataset_dict
 from catalog.services.errors import ValidationFailed
 from catalog.services.registry import action
@@ -117,15 +118,7 @@ def document_from_dataset(ds: Dataset) -> SearchDocument:
 
 def _load(session: Session, ids: list[str]) -> list[Dataset]:
     return list(
-        session.scalars(
-            select(Dataset)
-            .where(Dataset.id.in_(ids))
-            .options(
-                selectinload(Dataset.tags),
-                selectinload(Dataset.groups),
-                selectinload(Dataset.resources),
-            )
-        )
+        session.scalars(select(Dataset).where(Dataset.id.in_(ids)).options(*dataset_loading()))
     )
 
 

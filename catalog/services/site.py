@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TypedDict
 
 from catalog.services.context import Context
@@ -23,16 +24,22 @@ class StatusDict(TypedDict):
     khlang_version: str
 
 
+@cache
+def khlang_version() -> str:
+    """The installed package's version (read once: the lookup parses package metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("khlang")
+    except PackageNotFoundError:  # run from a checkout without installing
+        return "0"
+
+
 @action("status_show", NoParams)
 def status_show(ctx: Context) -> StatusDict:
     """The site's title, address, default language and the CKAN API version it serves."""
-    from importlib.metadata import PackageNotFoundError, version
-
     settings = ctx.catalog.settings
-    try:
-        khlang = version("khlang")
-    except PackageNotFoundError:  # run from a checkout without installing
-        khlang = "0"
+    khlang = khlang_version()
     title = settings.SITE_TITLE_EN if ctx.lang == "en" else settings.SITE_TITLE_TH
     return {
         "site_title": title,
