@@ -111,8 +111,9 @@ ORDER_BY = {
     # NULLS FIRST: a missing date is the oldest (as in Whoosh), and it is the order of the
     # document_modified index read backwards, so no other index is needed.
     "modified_asc": "d.metadata_modified ASC NULLS FIRST, d.id",
-    # COLLATE "C": code points, as Python compares the names in the Whoosh backend.
-    "name": f'{NAME_TEXT} COLLATE "C" NULLS FIRST, d.id',
+    # The column is COLLATE "C" (code points, as Python compares the names in the Whoosh
+    # backend) and never NULL: this is the order of its document_name index, (name, id).
+    "name": f"{NAME_TEXT}, d.id",
 }
 
 
@@ -391,7 +392,9 @@ class PostgresBackend(SearchBackend):
                 sql.SQL("SELECT id, texts FROM {} WHERE id = ANY(%s::text[])").format(DOCUMENT),
                 ([hit.id for hit in hits],),
             )
-            for doc_id, (title_th, title_en, notes_th, notes_en, *_name) in cur.fetchall():
+            for doc_id, texts in cur.fetchall():
+                # Four texts (a process still on the code before migration 0010 adds the name).
+                title_th, title_en, notes_th, notes_en = texts[:4]
                 found = best_snippet((notes_th, notes_en, title_th, title_en), terms)
                 if found is not None:
                     highlights[doc_id] = found

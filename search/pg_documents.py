@@ -42,7 +42,8 @@ COLUMNS = dict(
         "title_th_key:text title_en_key:text facet_codes:integer[] tsv:tsvector texts:text[] "
         "key_organization:integer key_tags:integer key_res_format:integer key_groups:integer "
         "key_license_id:integer key_fiscal_year:integer key_data_type:integer "
-        "key_data_category:integer key_update_frequency:integer key_high_value:integer"
+        "key_data_category:integer key_update_frequency:integer key_high_value:integer "
+        "name:text"
     ).split()
 )
 
@@ -67,9 +68,10 @@ FACET_NUMBERS = {name: number for number, name in enumerate(FILTERS, 1)}
 #: are counted by grouping on these integers (see `facet_keys_sql`).
 KEY_COLUMNS = {name: f"key_{name}" for name in FILTERS}
 FACET_NAMES = {number: name for name, number in FACET_NUMBERS.items()}
-#: The dataset name in a row: the fifth of `texts` (after the four highlight texts); NULL in
-#: rows written before it was added, until they are written again or the index is rebuilt.
-NAME_TEXT = "d.texts[5]"
+#: The dataset name in a row, for the "name" sort: a COLLATE "C" column (code points) with an
+#: index on (name, id), the sort's order (migration 0010); '' in rows written before the name
+#: was stored, until they are written again or the index is rebuilt.
+NAME_TEXT = "d.name"
 DOCUMENT = sql.Identifier("search_index", "document")
 
 
@@ -209,9 +211,8 @@ def document_row(
         title_en_key=clean((doc.title_en or doc.title_th).casefold()),
         facet_codes=[0, *(codes[pair] for pair in pairs)],
         tsv=analysis[0],
-        # The name rides at the end of the texts (texts[5]) for the "name" sort: a column of its
-        # own needs a migration (see NAME_TEXT).
-        texts=[*analysis[1], clean(doc.name)],
+        texts=analysis[1],
+        name=clean(doc.name),
     )
     return row
 
