@@ -5,7 +5,9 @@ Config (the source's entry of the harvest config):
 - ``organization``: only that organisation's datasets (``fq=organization:<name>``);
 - ``fq``: any other Solr filter, combined with the above;
 - ``rows``: page size (default 100, at most 1000);
-- ``fetch_files``: fetch CSV/XLSX/JSON resources as tabular files instead of linking them.
+- ``fetch_files``: ``true`` fetches CSV/XLSX/JSON resources as tabular files instead of
+  linking them; ``uploads`` copies byte for byte every file the source stores itself (see
+  `resource_record`), which is how one Khlang mirrors another (docs/federation.md).
 
 gather() pages through ``package_search`` sorted by ``metadata_modified asc``, with plain GET
 requests (side-effect-free actions accept them, and ckanapi's POSTs break on redirects);
@@ -42,6 +44,7 @@ from schemas.dataset import validate_dataset
 DEFAULT_ROWS = 100
 MAX_ROWS = 1000  # CKAN's ckan.search.rows_max
 FETCHABLE_FORMATS = frozenset({"CSV", "XLSX", "JSON"})
+UPLOADS = "uploads"  # fetch_files: copy the source's own files as they are
 # Keys a harvested record must keep: without them the item is malformed, not just incomplete.
 ESSENTIAL = frozenset({"title", "name"})
 ERROR_DETAIL_BYTES = 64 * 1024
@@ -164,25 +167,67 @@ def _file_name(url: str, name: str, fmt: str) -> str:
     return f"{ascii_slug(name) or 'resource'}.{fmt.lower()}"
 
 
+def fetch_mode(config: Mapping[str, Any]) -> str:
+    """The config's ``fetch_files`` as "" (links), "tables" (true) or "uploads".
+
+    :raises HarvestError: for any other value.
+    """
+    value = config.get("fetch_files")
+    if value in (None, False):
+        return ""
+    if value is True:
+        return "tables"
+    if value == UPLOADS:
+        return UPLOADS
+    raise HarvestError(
+        f"fetch_files must be true, false or {UPLOADS}, not {value!r}",
+        f"fetch_files ต้องเป็น true, false หรือ {UPLOADS} ไม่ใช่ {value!r}",
+    )
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
 def resource_record(
-    res: Mapping[str, Any], *, fetch_files: bool = False, data_type: str | None = None
+    res: Mapping[str, Any],
+    *,
+    fetch_files: bool | str = False,
+    data_type: str | None = None,
+    source: str = "",
 ) -> ResourceRecord:
     """A ResourceRecord from a mapped resource dict (`schemas.ckan.resource_from_ckan`).
 
-    With `fetch_files`, a CSV/XLSX/JSON resource becomes a tabular file the harvest service
-    fetches and normalises; anything else stays a link. GDC resource fields the form hides
-    for the dataset's `data_type` are left out (the service would refuse them).
+    With `fetch_files` true, a CSV/XLSX/JSON resource becomes a tabular file the harvest
+    service fetches and normalises; anything else stays a link. With ``"uploads"``, a file
+    the source stores itself (marked ``upload`` by the mapper, as CKAN's url_type says, or
+    served from the same origin as the `source` URL) is copied byte for byte, whatever its
+    format; links to other sites stay links, as the source has them. GDC resource fields the
+    form hides for the dataset's `data_type` are left out (the service would refuse them).
     """
     fmt = res.get("format", "")
     url = res["url"]
     extra = {
         k: v
         for k, v in res.items()
-        if k not in {"name", "name_en", "format", "url", "description"}
+        if k not in {"name", "name_en", "format", "url", "description", "upload"}
         and (data_type is None or vocab.field_shown(k, data_type, resource=True))
     }
     # Only http(s) files: a remote catalogue must not make us read file:// or s3:// paths.
-    if fetch_files and fmt in FETCHABLE_FORMATS and urlsplit(url).scheme in {"http", "https"}:
+    web = urlsplit(url).scheme in {"http", "https"}
+    hosted = bool(res.get("upload")) or bool(source and _origin(url) == _origin(source))
+    if fetch_files == UPLOADS and web and hosted:
+        size = res.get("size") if isinstance(res.get("size"), int) else None
+        return ResourceRecord(
+            name=res["name"],
+            format=fmt,
+            file=FileRef(url, _file_name(url, res["name"], fmt), size),
+            description=res.get("description", ""),
+            name_en=res.get("name_en", ""),
+            extra={k: v for k, v in extra.items() if k != "size"},
+        )
+    if fetch_files is True and fmt in FETCHABLE_FORMATS and web:
         size = res.get("size") if isinstance(res.get("size"), int) else None
         return ResourceRecord(
             name=res["name"],
@@ -242,13 +287,16 @@ def build_record(
         )
     defaults = config_defaults(config)
     data = fit_to_defaults(data, defaults)
-    fetch_files = bool(config.get("fetch_files"))
+    mode = fetch_mode(config)
+    fetch_files: bool | str = UPLOADS if mode == UPLOADS else mode == "tables"
     data_type = data.get("data_type", defaults.get("data_type"))
+    source = str(config.get("url") or "")
     return HarvestRecord(
         remote_id=remote_id,
         dataset=data,
         resources=[
-            resource_record(r, fetch_files=fetch_files, data_type=data_type) for r in resources
+            resource_record(r, fetch_files=fetch_files, data_type=data_type, source=source)
+            for r in resources
         ],
         modified=modified,
     )

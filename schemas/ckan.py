@@ -321,9 +321,13 @@ def dataset_from_ckan(pkg: Mapping[str, Any]) -> dict[str, Any]:
             candidate[lang_key] = translated["en"]
     candidate["tags"] = _names(pkg.get("tags")) or candidate.get("tag_string", "")
     candidate["groups"] = _names(pkg.get("groups"))
-    # metadata_created/modified are the dates a DCAT export calls dct:issued/dct:modified.
-    candidate.setdefault("issued", date_text(pkg.get("metadata_created")))
-    candidate.setdefault("modified", date_text(pkg.get("metadata_modified")))
+    # metadata_created/modified are the dates a DCAT export calls dct:issued/dct:modified,
+    # for a CKAN without those fields. A source that has the field (Khlang sends "issued":
+    # null) left it empty on purpose: guessing it would add a date its publisher never gave.
+    given = set(pkg) | {e.get("key") for e in pkg.get("extras") or [] if isinstance(e, Mapping)}
+    for key, stamp in (("issued", "metadata_created"), ("modified", "metadata_modified")):
+        if key not in given:
+            candidate.setdefault(key, date_text(pkg.get(stamp)))
     for key in ("issued", "modified", "created_date", "last_updated_date"):
         if isinstance(candidate.get(key), str):
             candidate[key] = date_text(candidate[key]) or candidate[key]
@@ -354,7 +358,12 @@ def resource_from_ckan(res: Mapping[str, Any]) -> dict[str, Any] | None:
     for key in ("resource_created_date", "resource_last_updated_date"):
         if isinstance(candidate.get(key), str):
             candidate[key] = date_text(candidate[key]) or candidate[key]
-    return clean_resource(candidate)
+    out = clean_resource(candidate)
+    if out is not None and res.get("url_type") == "upload":
+        # Not a profile field: tells the harvester the source stores the file itself, so
+        # ``fetch_files: uploads`` copies it instead of linking to another catalogue.
+        out["upload"] = True
+    return out
 
 
 def first_text(values: Iterable[Any]) -> str:
