@@ -135,6 +135,13 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "API_CACHE_MB",
+        64,
+        "Memory each server process may use to keep answers of the read API for anonymous "
+        "callers, reused until the catalogue next changes; 0 turns the cache off.",
+        _non_negative_int,
+    ),
+    Setting(
         "RATELIMIT_STORAGE_URL",
         "",
         "Where request counts are kept: empty means a SQLite file DATA_DIR/ratelimit.db, shared "

@@ -249,6 +249,40 @@ def test_unchanged_documents_answer_304(client: FlaskClient, site: dict[str, Any
     assert changed.status_code == 200 and changed.json["result"]["version"] == "2.0"
 
 
+def test_cached_answers_follow_every_change_in_any_process(
+    catalog: Catalog, site: dict[str, Any]
+) -> None:
+    # Two apps on two Catalog objects over one database: two server processes.
+    first = create_app(catalog.settings, catalog=catalog).test_client()
+    other = Catalog.open(catalog.settings)
+    try:
+        url = "/api/3/action/package_show?id=budget-2568"
+        assert first.get(url).json["result"]["version"] == ""
+        assert first.get(url).json["result"]["version"] == ""  # now answered from the cache
+        services.package_patch(Context(other, system=True), "budget-2568", {"version": "3"})
+        assert first.get(url).json["result"]["version"] == "3"
+        searched = first.get("/api/3/action/package_search?q=*:*").json["result"]["count"]
+        services.package_delete(Context(other, system=True), "roads-2567")
+        after = first.get("/api/3/action/package_search?q=*:*").json["result"]["count"]
+        assert (searched, after) == (2, 1)
+    finally:
+        other.close()
+
+
+def test_signed_in_answers_are_never_served_to_others(
+    catalog: Catalog, system: Context, site: dict[str, Any]
+) -> None:
+    member = make_user(system, "somsri")
+    services.member_create(system, "ban-suan", member, "member")
+    token = services.api_token_create(system, member, "cache")
+    client = create_app(catalog.settings, catalog=catalog).test_client()
+    url = "/api/3/action/package_search?q=งบประมาณ&include_private=true"
+    signed_in = client.get(url, headers={"Authorization": token}).json["result"]
+    assert signed_in["count"] == 2
+    assert client.get(url).json["result"]["count"] == 1  # anonymous: public only
+    assert client.get(url, headers={"Authorization": token}).json["result"]["count"] == 2
+
+
 def test_messages_follow_the_language_asked(client: FlaskClient, site: dict[str, Any]) -> None:
     thai = client.get("/api/3/action/package_show?id=nope").json["error"]["message"]
     english = client.get("/api/3/action/package_show?id=nope&lang=en").json["error"]["message"]

@@ -3,6 +3,7 @@
 from catalog.models.account import ApiToken, Membership, User
 from catalog.models.activity import Activity
 from catalog.models.base import Base
+from catalog.models.change import CatalogueChange
 from catalog.models.dataset import (
     Dataset,
     DatasetVersion,
@@ -19,6 +20,7 @@ __all__ = [
     "Activity",
     "ApiToken",
     "Base",
+    "CatalogueChange",
     "Dataset",
     "DatasetVersion",
     "Group",

@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, event, update
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from catalog import db
+from catalog.models import CatalogueChange
 from catalog.settings import Settings
 from catalog.storage import Storage, open_storage
 
@@ -30,6 +31,8 @@ class Catalog:
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "after_flush", _mark_written)
+        event.listen(self._sessions, "do_orm_execute", _mark_statement)
 
     @property
     def search(self) -> SearchBackend:
@@ -64,10 +67,25 @@ class Catalog:
         with self._sessions.begin() as session:
             yield session
             queued = session.info.pop("search_outbox", False)
+            session.flush()
+            if session.info.pop("wrote", False):
+                # In the same transaction as the change: a reader who sees the old count can
+                # only have read the old data (see `changes`).
+                session.execute(
+                    update(CatalogueChange)
+                    .where(CatalogueChange.id == 1)
+                    .values(counter=CatalogueChange.counter + 1)
+                )
         if index and queued:
             from catalog.services.search import drain_outbox
 
             drain_outbox(self)
+
+    def changes(self) -> int:
+        """How many write transactions the catalogue has committed (every process's): when it
+        has not moved, nothing a reader saw has changed. One indexed read of one row."""
+        with self.engine.connect() as conn:
+            return conn.exec_driver_sql(_CHANGES).scalar_one()
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
@@ -80,6 +98,18 @@ class Catalog:
             self._search.close()
             self._search = None
         self.engine.dispose()
+
+
+_CHANGES = "SELECT counter FROM catalogue_change WHERE id = 1"
+
+
+def _mark_written(session: Session, flush_context: Any) -> None:
+    session.info["wrote"] = True
+
+
+def _mark_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,9 @@ def help_show(ctx: Context, name: str) -> str:
         return get_action(name).doc
     except UnknownAction:
         raise NotFound(f"Not found: action {name}") from None
+
+
+def catalogue_changes(ctx: Context) -> int:
+    """The count of committed catalogue changes (of every process): while it stays the same,
+    every answer read from the catalogue stays true."""
+    return ctx.catalog.changes()

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
 
     for module in (ckan, datastore, dcat, openapi):
         app.register_blueprint(module.bp)
+    ckan.init_cache(app, app.config["KHLANG"].API_CACHE_MB)
 
 
 def is_api_request(path: str) -> bool:

@@ -13,11 +13,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 from catalog.services.registry import call_action, get_action
+from catalog.services.site import catalogue_changes
+from web.api.cache import Answer, ResponseCache
 from web.context import context
 
 bp = Blueprint("api_ckan", __name__)
@@ -89,12 +91,39 @@ def call(name: str, version: int = API_VERSION) -> Response:
     ctx = context()
     if callback:  # JSONP runs in any page's context: answer as an anonymous visitor
         ctx = replace(ctx, user=None)
+    cache: ResponseCache | None = current_app.extensions.get("khlang_api_cache")
+    key = changes = None
+    if cache is not None and found.side_effect_free and ctx.user is None and not callback:
+        key = cache.key(name, data, ctx.lang, ctx.site_url)
+        changes = catalogue_changes(ctx)
+        answer = cache.get(key, changes)
+        if answer is not None:
+            return _answer(Response(answer.body, mimetype="application/json"), answer)
     result = call_action(ctx, name, data)
     response = json_response(envelope(name, result), callback=callback)
-    if request.method == "GET" and found.side_effect_free:
-        # Readers that poll (harvesters, dashboards) get a 304 when nothing changed.
-        response.add_etag()
-        if isinstance(result, dict) and isinstance(result.get("metadata_modified"), str):
-            response.last_modified = datetime.fromisoformat(result["metadata_modified"])
+    if not found.side_effect_free:
+        return response
+    # Readers that poll (harvesters, dashboards) get a 304 when nothing changed.
+    response.add_etag()
+    modified = None
+    if isinstance(result, dict) and isinstance(result.get("metadata_modified"), str):
+        modified = datetime.fromisoformat(result["metadata_modified"])
+    answer = Answer(changes or 0, response.get_data(), response.get_etag()[0] or "", modified)
+    if key is not None and changes is not None:
+        cache.put(key, answer)  # type: ignore[union-attr]
+    return _answer(response, answer)
+
+
+def _answer(response: Response, answer: Answer) -> Response:
+    response.set_etag(answer.etag)
+    if answer.last_modified is not None:
+        response.last_modified = answer.last_modified
+    if request.method == "GET":
         response.make_conditional(request)
     return response
+
+
+def init_cache(app: Flask, megabytes: int) -> None:
+    """Keep anonymous read answers in this process (see web/api/cache.py); 0: no cache."""
+    if megabytes:
+        app.extensions["khlang_api_cache"] = ResponseCache(megabytes * 1024 * 1024)
