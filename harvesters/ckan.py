@@ -399,6 +399,7 @@ class CkanSource(SourceKind):
     def gather(self, since: datetime | None = None) -> Iterator[RemoteItem]:
         """Every package of the search, page by page, oldest change first."""
         base = source_url(self.config)
+        fetch_mode(self.config)  # a bad value fails the job, not every item
         rows = self._rows()
         fq = self.filter_query(since)
         start = 0

@@ -1,7 +1,8 @@
 """Harvest a DCAT catalogue document: Turtle, RDF/XML or JSON-LD, optionally Hydra-paged.
 
 Config: ``url`` of the catalogue; ``format`` (turtle, xml, json-ld) when the server's
-Content-Type is wrong; ``fetch_files`` as for CKAN.
+Content-Type is wrong; ``fetch_files`` as for CKAN (with ``uploads``, the distributions served
+from the catalogue's own host are copied byte for byte).
 
 gather() reads each page, lists its dcat:Dataset nodes and follows ``hydra:next`` (a
 PartialCollectionView) or ``hydra:nextPage`` (the older PagedCollection) until there is none.
@@ -31,6 +32,7 @@ from harvesters.ckan import (
     build_record,
     fetch,
     fetch_json,
+    fetch_mode,
     malformed,
     modified_before,
     parse_json,
@@ -175,6 +177,7 @@ class DcatSource(SourceKind):
     def gather(self, since: datetime | None = None) -> Iterator[RemoteItem]:
         """The datasets of every page, following Hydra links."""
         url: str | None = source_url(self.config)
+        fetch_mode(self.config)  # a bad value fails the job, not every item
         pages: set[str] = set()
         seen: set[str] = set()
         while url and url not in pages and len(pages) < MAX_PAGES:

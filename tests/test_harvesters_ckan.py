@@ -196,6 +196,33 @@ def test_resources_are_links_unless_fetch_files_is_set(server: RecordedServer) -
     assert not pdf.tabular and pdf.file is None and pdf.url == linked[2].url
 
 
+def test_fetch_files_uploads_copies_the_sources_own_files_whatever_their_format(
+    server: RecordedServer,
+) -> None:
+    found = records(server, fetch_files="uploads")
+
+    dengue = found[DENGUE].resources  # url_type upload: CSV, XLSX and a PDF
+    assert [(r.format, r.tabular, r.url) for r in dengue] == [
+        ("CSV", False, ""),
+        ("XLSX", False, ""),
+        ("PDF", False, ""),
+    ]
+    assert [r.file.name for r in dengue if r.file] == [
+        "dengue_province_2561_2566.csv",
+        "dengue_province.xlsx",
+        "data_dictionary.pdf",
+    ]
+    assert "upload" not in dengue[0].extra and "size" not in dengue[0].extra
+    # Links to the agency's own website stay links, as the source has them.
+    budget = found[BUDGET].resources
+    assert budget and all(r.file is None and r.url for r in budget)
+
+
+def test_fetch_files_with_an_unknown_value_fails_the_job(server: RecordedServer) -> None:
+    with pytest.raises(HarvestError, match="fetch_files"):
+        list(source(server, fetch_files="everything").gather())
+
+
 def test_resources_keep_valid_links_and_get_unique_names(server: RecordedServer) -> None:
     budget = records(server)[BUDGET].resources
     air = records(server)[AIR].resources

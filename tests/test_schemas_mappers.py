@@ -149,6 +149,33 @@ def test_ckan_computed_and_site_keys_are_dropped() -> None:
     assert "url_type" not in dataset["resources"][0]  # an upload there is a link here
 
 
+def test_ckan_dates_fall_back_to_metadata_dates_only_without_fields_of_their_own() -> None:
+    stamps = {"metadata_created": "2023-10-01T01:02:03", "metadata_modified": "2024-03-01T01:02:03"}
+    plain = {"id": "p1", "name": "plain", "title": "ชุดข้อมูล", **stamps}
+    # A Khlang source has an issued field and sends null when its publisher left it empty.
+    khlang = {**plain, "issued": None}
+
+    assert dataset_from_ckan(plain)["issued"] == "2023-10-01"
+    assert "issued" not in dataset_from_ckan(khlang)
+    assert dataset_from_ckan(khlang)["modified"] == "2024-03-01"
+
+
+def test_ckan_upload_is_marked_for_the_harvester() -> None:
+    pkg = {
+        "id": "p1",
+        "name": "p1",
+        "title": "ชุดข้อมูล",
+        "resources": [
+            {"name": "ไฟล์", "url": "https://a.example/f.pdf", "url_type": "upload"},
+            {"name": "ลิงก์", "url": "https://b.example/page", "url_type": None},
+        ],
+    }
+
+    uploaded, linked = dataset_from_ckan(pkg)["resources"]
+
+    assert uploaded["upload"] is True and "upload" not in linked
+
+
 def test_ckan_name_that_is_not_a_slug_is_replaced_by_a_stable_one() -> None:
     pkg = {"id": "abc-123", "name": "ชื่อภาษาไทย", "title": "ชุดข้อมูล"}
 
