@@ -44,7 +44,8 @@ def test_the_document_is_valid_and_lists_every_action(client: FlaskClient) -> No
 def test_the_docs_page_is_served_locally_in_both_languages(client: FlaskClient) -> None:
     thai = client.get("/api/docs").get_data(as_text=True)
     assert "API สำหรับนักพัฒนา" in thai and 'id="package_search"' in thai
-    assert ":param fq:" in thai
+    assert "<dt><code>fq</code></dt>" in thai  # each parameter with its help
+    assert "<code>organization:ban-suan</code>" in thai
     assert 'src="http' not in thai and 'href="http' not in thai  # nothing from elsewhere
     english = client.get("/api/docs?lang=en").get_data(as_text=True)
     assert "API for developers" in english

@@ -36,6 +36,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "so CKAN tools such as ckanapi work unchanged.",
     },
     "api_actions": {"th": "คำสั่งทั้งหมด", "en": "All actions"},
+    "api_openapi": {
+        "th": "เอกสาร OpenAPI สำหรับสร้างโปรแกรมเรียกใช้อัตโนมัติ",
+        "en": "the OpenAPI document, for generating clients",
+    },
+    "api_parameters": {"th": "พารามิเตอร์", "en": "Parameters"},
+    "api_returns": {"th": "ผลลัพธ์", "en": "Returns"},
+    "api_raises": {"th": "ข้อผิดพลาด", "en": "Errors"},
+    "api_permission": {"th": "สิทธิ์ที่ต้องมี", "en": "Permission"},
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, get_type_hints
@@ -40,6 +41,19 @@ _MODULES = (
 )
 
 
+_FIELD = re.compile(r"^:(?P<kind>param|returns|raises)\s*(?P<name>[\w.]+)?:\s*(?P<text>.*)$")
+
+
+@dataclass(frozen=True)
+class HelpParts:
+    """An action's help split for display: paragraphs, parameters, result and errors."""
+
+    description: list[str]
+    params: list[tuple[str, str]]
+    returns: str
+    raises: list[str]
+
+
 class UnknownAction(ServiceError):
     """No action has that name."""
 
@@ -62,6 +76,26 @@ class Action:
     @property
     def summary(self) -> str:
         return self.doc.split("\n\n", 1)[0].replace("\n", " ")
+
+    def help_parts(self) -> HelpParts:
+        """The docstring in parts: description, ``:param:`` lines, returns and raises."""
+        description: list[str] = []
+        fields: list[list[str]] = []
+        for line in self.doc.splitlines():
+            match = _FIELD.match(line)
+            if match:
+                fields.append([match["kind"], match["name"] or "", match["text"].strip()])
+            elif fields and line.startswith(" "):  # a field's text goes on
+                fields[-1][2] += " " + line.strip()
+            else:
+                description.append(line)
+        text = "\n".join(description).strip()
+        return HelpParts(
+            description=[p.replace("\n", " ") for p in text.split("\n\n") if p],
+            params=[(name, t) for kind, name, t in fields if kind == "param"],
+            returns=" ".join(t for kind, _, t in fields if kind == "returns"),
+            raises=[f"{name}: {t}" for kind, name, t in fields if kind == "raises"],
+        )
 
     @property
     def result_type(self) -> Any:

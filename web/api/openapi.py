@@ -8,6 +8,7 @@ annotated return type (TypedDicts, lists, unions). ``/api/docs`` shows it as a p
 
 from __future__ import annotations
 
+import re
 import types
 from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
@@ -15,6 +16,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, render_template
+from markupsafe import Markup, escape
 
 from catalog.services.registry import PERMISSIONS, Action, actions
 from schemas.actions import StringList
@@ -197,14 +199,21 @@ def document() -> Response:
 @bp.get("/api/docs")
 def docs_page() -> str:
     """A browsable list of the actions, their parameters and results, served by Khlang."""
-    document = openapi_document()
-    operations = [
-        (path, method, operation)
-        for path, methods in document["paths"].items()
-        for method, operation in methods.items()
-        if method == "post"
-    ]
-    return render_template("api/docs.html", operations=operations, document=document)
+    return render_template(
+        "api/docs.html",
+        actions=[(found, found.help_parts()) for found in actions().values()],
+        permissions=PERMISSIONS,
+    )
+
+
+_LITERAL = re.compile(r"``(.+?)``")
+
+
+@bp.app_template_filter("literals")
+def literals(text: str) -> Markup:
+    """Docstring text as HTML: escaped, with ``literal`` spans shown as code."""
+    escaped = str(escape(text))
+    return Markup(_LITERAL.sub(r"<code>\1</code>", escaped))
 
 
 __all__ = ["bp", "openapi_document"]
