@@ -19,7 +19,8 @@ bp = Blueprint("api_datastore", __name__)
 @bp.route("/datastore/dump/<resource_id>", methods=["GET", "HEAD"])
 def dump(resource_id: str) -> Response:
     found = datastore_dump(context(), resource_id, request.args.get("format", "csv").lower())
-    response = Response(found.chunks, mimetype=found.mimetype, direct_passthrough=True)
+    # content_type, not mimetype: the service gives the charset already (Flask would add one).
+    response = Response(found.chunks, content_type=found.mimetype, direct_passthrough=True)
     response.headers["Content-Disposition"] = content_disposition(found.filename)
     response.set_etag(found.etag)
     if found.last_modified is not None:
