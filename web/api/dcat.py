@@ -31,7 +31,7 @@ from schemas.dcat import (
     hydra_view,
     series_to_dcat,
 )
-from web.api.rdfstream import FORMATS, serialise
+from web.api.rdfstream import FORMATS, Triples, serialise
 
 bp = Blueprint("api_dcat", __name__)
 
@@ -91,6 +91,11 @@ def _feed_query() -> feeds.FeedQuery:
 
 
 def _validators(response: Response, tag: str, modified: datetime | None) -> Response:
+    if response.is_streamed:
+        # Werkzeug's make_conditional counts the body for Content-Length, turning a generator
+        # into a list first: the whole document was built in memory before its first byte
+        # left. Without implicit conversion it leaves the length unset and the body streams.
+        response.implicit_sequence_conversion = False
     response.set_etag(tag)
     if modified is not None:
         response.last_modified = modified
@@ -128,8 +133,8 @@ def catalog(fmt: str) -> Response:
     key = json.dumps([stats.fingerprint, fmt, base, sorted(request.args.items())])
     tag = hashlib.sha256(key.encode()).hexdigest()[:32]
 
-    def graphs() -> Iterator[Graph]:
-        head = Graph()
+    def graphs() -> Iterator[Triples]:
+        head = Triples()
         node = catalog_to_dcat(
             head,
             base,
@@ -152,7 +157,7 @@ def catalog(fmt: str) -> Response:
         described: set[str] = set()
         start = (page - 1) * page_size
         for batch in feeds.feed_items(context, query, base_url=base, start=start, limit=page_size):
-            graph = bind_prefixes(Graph())
+            graph = Triples()
             for item in batch:
                 member = dataset_to_dcat(item.dataset, graph, base, series=item.series)
                 graph.add((node, DCAT.dataset, member))
@@ -167,12 +172,12 @@ def catalog(fmt: str) -> Response:
     return _validators(response, tag, stats.last_modified)
 
 
-def _prebuilt(make: Any) -> Iterator[Graph]:
+def _prebuilt(make: Any) -> Iterator[Triples]:
     """Run the first step of `make()` now (it reads the request), the rest while streaming."""
     produced = make()
     first = next(produced)
 
-    def chain() -> Iterator[Graph]:
+    def chain() -> Iterator[Triples]:
         yield first
         yield from produced
 
