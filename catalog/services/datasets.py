@@ -23,7 +23,14 @@ from catalog.models import (
 )
 from catalog.services import auth
 from catalog.services.context import Context
-from catalog.services.dictize import DATASET_COLUMNS, RESOURCE_COLUMNS, dataset_dict, jsonable
+from catalog.services.dictize import (
+    DATASET_COLUMNS,
+    RESOURCE_COLUMNS,
+    dataset_dict,
+    dataset_rows,
+    jsonable,
+    package_dicts,
+)
 from catalog.services.errors import NotFound, ValidationFailed
 from catalog.services.history import diff_snapshots, record_activity, snapshot_version
 from catalog.services.registry import action
@@ -105,19 +112,25 @@ def get_dataset(session: Session, name_or_id: str, *, full: bool = False) -> Dat
     return ds
 
 
-def can_read(ctx: Context, session: Session, ds: Dataset) -> bool:
-    if not ds.private and ds.state == "published":
+def may_read(ctx: Context, session: Session, private: bool, state: str, owner_org_id: str) -> bool:
+    """Whether the caller may read a dataset of these values: a public, published one
+    without a query; otherwise members of its organisation (or of a parent) and sysadmins."""
+    if not private and state == "published":
         return True
-    return auth.can(ctx, session, "read_private", ds.owner_org_id)
+    return auth.can(ctx, session, "read_private", owner_org_id)
+
+
+def can_read(ctx: Context, session: Session, ds: Dataset) -> bool:
+    return may_read(ctx, session, ds.private, ds.state, ds.owner_org_id)
 
 
 def readable_dataset(ctx: Context, session: Session, name_or_id: str) -> Dataset:
-    """The dataset, if the caller may read it.
+    """The dataset, if the caller may read it (its relations load when first used).
 
     :raises NotFound: unknown, or not readable by the caller: a private or unpublished dataset
         answers exactly like a missing one, so its existence is not given away.
     """
-    ds = get_dataset(session, name_or_id, full=True)
+    ds = get_dataset(session, name_or_id)
     if not can_read(ctx, session, ds):
         raise NotFound(f"Not found: dataset {name_or_id}")
     return ds
@@ -350,8 +363,13 @@ def package_show(ctx: Context, id: str) -> PackageDict:
     :raises NotFound: unknown, or private, draft or withdrawn and the caller may not see it.
     """
     with ctx.catalog.reader() as session:
-        ds = readable_dataset(ctx, session, id)
-        return dataset_dict(ds, site_url=ctx.site_url)
+        conn = session.connection()
+        found = dataset_rows(conn, name_or_id=id)
+        if not found or not may_read(
+            ctx, session, found[0]["private"], found[0]["state"], found[0]["owner_org_id"]
+        ):
+            raise NotFound(f"Not found: dataset {id}")
+        return package_dicts(conn, found, site_url=ctx.site_url)[0]
 
 
 @action("package_list", PageParams)
@@ -405,15 +423,17 @@ def current_package_list_with_resources(
     :param page: page number from 1, in steps of ``limit`` (instead of ``offset``).
     """
     stmt = (
-        select(Dataset)
+        select(Dataset.id)
         .where(_PUBLIC)
         .order_by(Dataset.modified.desc(), Dataset.id)
         .limit(limit)
         .offset(offset)
-        .options(*dataset_loading())
     )
     with ctx.catalog.reader() as session:
-        return [dataset_dict(ds, site_url=ctx.site_url) for ds in session.scalars(stmt)]
+        ids = list(session.scalars(stmt))
+        conn = session.connection()
+        by_id = {ds["id"]: ds for ds in dataset_rows(conn, ids=ids)}
+        return package_dicts(conn, [by_id[i] for i in ids if i in by_id], site_url=ctx.site_url)
 
 
 @action("tag_list", TagListParams)

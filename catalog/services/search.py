@@ -19,7 +19,7 @@ from catalog.models import Dataset, Group, Organization, SearchOutbox, dataset_g
 from catalog.services import auth
 from catalog.services.context import Catalog, Context
 from catalog.services.datasets import dataset_loading
-from catalog.services.dictize import dataset_dict
+from catalog.services.dictize import dataset_rows, package_dicts
 from catalog.services.errors import ValidationFailed
 from catalog.services.registry import action
 from catalog.services.types import PackageSearchDict, SearchFacet
@@ -295,14 +295,17 @@ def package_search(
         except (SearchError, TypeError) as exc:
             raise ValidationFailed({"search": [str(exc)]}) from None
         ids = [hit.id for hit in result.hits]
-        by_id = {ds.id: ds for ds in _load(session, ids)}
+        conn = session.connection()
+        by_id = {ds["id"]: ds for ds in dataset_rows(conn, ids=ids)}
         facets = {
             field: {value: n for value, n in counts.items() if n >= facet_mincount}
             for field, counts in result.facets.items()
         }
         return {
             "count": result.count,
-            "results": [dataset_dict(by_id[i], site_url=ctx.site_url) for i in ids if i in by_id],
+            "results": package_dicts(
+                conn, [by_id[i] for i in ids if i in by_id], site_url=ctx.site_url
+            ),
             "facets": facets,
             "search_facets": _search_facets(ctx, session, facets),
             "sort": sort,
