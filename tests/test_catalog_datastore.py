@@ -14,6 +14,7 @@ from sqlalchemy import Engine, MetaData, Table, select
 
 from catalog import db
 from catalog.services.datastore import copy_csv, copy_csv_allowed, load_csv
+from catalog.services.datastore_query import ID
 from schemas.tables import load_table_schema
 
 SCHEMA: dict[str, Any] = {
@@ -420,3 +421,75 @@ def test_dumps_are_formula_safe_and_keep_thai(people: dict, table_id: str, tmp_p
     assert table.column_names == ["_id", "รายการ", "agency", "amount", "fiscal_year", "day", "note"]
     assert table.column("amount").to_pylist() == [1200000.5, -5.0, 300.0, 42.0]
     assert str(table.schema.field("day").type) == "date32[day]"
+
+
+def test_a_table_held_in_memory_answers_as_duckdb_does(people: dict, table_id: str) -> None:
+    """Pages of filters only are answered from the table held in memory: the same records,
+    total and order as DuckDB's, in every records format; anything else still asks DuckDB."""
+    from catalog.services import datastore_query as dq
+    from catalog.services.datastore import locate
+
+    public = people["public"]
+    key = locate(public, table_id).key
+    memory = dq.engine().memory
+    searches: list[dict[str, Any]] = [
+        {},
+        {"filters": {"fiscal_year": 2568}},
+        {"filters": '{"fiscal_year": "2567", "agency": ["กรมทางหลวง", "x"]}'},
+        {"filters": {"day": None}},
+        {"filters": {"day": ["2024-02-01", None]}},
+        {"filters": {"agency": []}},
+        {"filters": {"agency": "ไม่มี"}},
+        {"filters": {"amount": 42}},
+        {"filters": {"amount": 0}},  # -0.0 equals 0.0: DuckDB answers
+        {"filters": {"_id": 2}},  # _id is not held: DuckDB answers
+        {"filters": {"agency": "กรมทางหลวง"}, "offset": 1, "limit": 1},
+        {"filters": {"agency": "กรมทางหลวง"}, "offset": 5},
+        {"filters": {"fiscal_year": 2567}, "fields": "day,_id", "records_format": "lists"},
+        {"filters": {"fiscal_year": 2568}, "records_format": "csv", "include_total": "false"},
+        {"filters": {"fiscal_year": 2568}, "sort": "amount"},  # a sort: DuckDB answers
+        {"filters": {"fiscal_year": 2568}, "q": "road"},  # q: DuckDB answers
+        {"limit": 2, "offset": 3},
+    ]
+
+    def forget() -> None:
+        memory.tables.clear()
+        memory.touched.clear()
+        memory.used = 0
+
+    forget()
+    by_duckdb = [search(public, table_id, **params) for params in searches]
+    forget()
+    resident = memory.get(public.catalog.storage, key, wait=True)
+    assert resident is not None and resident.rows == 4 and ID not in resident.columns
+    by_memory = [search(public, table_id, **params) for params in searches]
+    assert by_memory == by_duckdb
+    assert [r["_id"] for r in by_memory[2]["records"]] == [1] and by_memory[2]["total"] == 1
+    assert by_memory[4]["total"] == 2
+    forget()
+
+
+def test_a_table_is_read_into_memory_at_its_second_search_and_within_the_budget(
+    people: dict, table_id: str
+) -> None:
+    import time
+
+    from catalog.services import datastore_query as dq
+    from catalog.services.datastore import locate
+
+    public = people["public"]
+    storage, key = public.catalog.storage, locate(public, table_id).key
+    memory = dq._Memory()
+    assert memory.get(storage, key) is None  # the first search: counted only
+    assert memory.get(storage, key) is None  # the second: read in the background
+    for _ in range(200):
+        if key in memory.tables:
+            break
+        time.sleep(0.05)
+    assert memory.get(storage, key) is memory.tables[key]
+    assert memory.used == memory.tables[key].nbytes
+
+    small = dq._Memory(budget=100)  # too small for the table: DuckDB answers for it
+    assert small.get(storage, key, wait=True) is None
+    assert small.touched[key] == -1 and small.get(storage, key, wait=True) is None
+    assert dq.read_resident(storage, key, budget=100) is None

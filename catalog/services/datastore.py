@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 import pyarrow as pa
 from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from catalog.models import Resource
 from catalog.services import auth
@@ -169,16 +169,23 @@ class ParquetSink:
         self.rows += n
         self._buffered += n
         if self._buffered >= ROW_GROUP:
-            self._flush()
+            self._flush(last=False)
 
-    def _flush(self) -> None:
-        if self._buffer:
-            table = pa.Table.from_batches(self._buffer, schema=self.schema)
-            self._writer.write_table(table, row_group_size=ROW_GROUP)
-            self._buffer, self._buffered = [], 0
+    def _flush(self, last: bool) -> None:
+        """Write the buffered rows in row groups of ROW_GROUP rows, keeping the remainder
+        buffered unless this is the `last` flush (writing every batch as it came left a
+        small row group after each full one)."""
+        if not self._buffer:
+            return
+        table = pa.Table.from_batches(self._buffer, schema=self.schema)
+        whole = table.num_rows if last else table.num_rows // ROW_GROUP * ROW_GROUP
+        if whole:
+            self._writer.write_table(table.slice(0, whole), row_group_size=ROW_GROUP)
+        rest = table.slice(whole)
+        self._buffer, self._buffered = rest.to_batches(), rest.num_rows
 
     def close(self) -> None:
-        self._flush()
+        self._flush(last=True)
         self._writer.close()
 
 
@@ -290,7 +297,11 @@ class Located:
 def _readable(ctx: Context, session: Session, resource_id: str) -> Resource:
     """The resource if the caller may read it; NotFound otherwise, so that a private
     dataset's or resource's existence is not revealed."""
-    res = session.get(Resource, resource_id) if isinstance(resource_id, str) else None
+    res = (
+        session.get(Resource, resource_id, options=[joinedload(Resource.dataset)])
+        if isinstance(resource_id, str)
+        else None
+    )
     if res is None or res.state != "active" or not can_read(ctx, session, res.dataset):
         raise NotFound(f"Not found: resource {resource_id}")
     if res.private and not auth.can(ctx, session, "read_private", res.dataset.owner_org_id):
@@ -396,11 +407,19 @@ def datastore_search(
     planned = plan(
         found.schema_fields, filters=filters, q=q, fields=fields, sort=sort, distinct=distinct
     )
-    cursor = engine().cursor()
-    table = source(ctx.catalog.storage, found.key, cursor)
-    result = cursor.sql(
-        planned.select_sql(table) + " LIMIT ? OFFSET ?", params=[*planned.params, limit, offset]
-    ).to_arrow_table()
+    held = None
+    if planned.equals is not None:
+        resident = engine().memory.get(ctx.catalog.storage, found.key)
+        held = resident.search(planned, offset, limit) if resident is not None else None
+    if held is not None:  # a table held in memory: the page and its exact count, no DuckDB
+        result, counted = held
+    else:
+        cursor = engine().cursor()
+        table = source(ctx.catalog.storage, found.key, cursor)
+        result = cursor.sql(
+            planned.select_sql(table) + " LIMIT ? OFFSET ?",
+            params=[*planned.params, limit, offset],
+        ).to_arrow_table()
     records = _records(result, records_format)
     given = {
         "filters": json.dumps(dict(filters), ensure_ascii=False) if filters else None,
@@ -425,6 +444,8 @@ def datastore_search(
     if include_total:
         if not filters and not q and not distinct:
             answer["total"] = found.rows  # counted when the file was written
+        elif held is not None:
+            answer["total"] = counted
         else:
             answer["total"] = int(
                 cursor.sql(planned.count_sql(table), params=planned.params).fetchall()[0][0]
