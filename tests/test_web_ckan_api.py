@@ -192,6 +192,44 @@ def test_hidden_datasets_answer_like_missing_ones(ckan: ckanapi.RemoteCKAN) -> N
     assert {p["name"] for p in listed} == {"budget-2568", "roads-2567"}
 
 
+def test_private_files_of_a_public_dataset_show_only_to_members(
+    system: Context, server: str
+) -> None:
+    services.resource_create(
+        system,
+        {"package_id": "budget-2568", "name": "ร่างภายใน", "format": "CSV", "private": True},
+        io.BytesIO("รายการ,จำนวนเงิน\nร่าง,1\n".encode()),
+        "ร่าง.csv",
+    )
+    member = make_user(system, "malee")
+    services.member_create(system, "ban-suan", member, "member")
+    token = services.api_token_create(system, member, "ckanapi")
+
+    def files(remote: ckanapi.RemoteCKAN) -> tuple[set[str], set[str], set[str]]:
+        shown = remote.action.package_show(id="budget-2568")["resources"]
+        found = remote.action.package_search(q="*:*", fq="groups:budget")["results"]
+        listed = remote.action.current_package_list_with_resources(limit=10)
+        return (
+            {r["name"] for r in shown},
+            {r["name"] for p in found for r in p["resources"]},
+            {r["name"] for p in listed for r in p["resources"]},
+        )
+
+    with ckanapi.RemoteCKAN(server) as anonymous:
+        assert files(anonymous) == ({"ไฟล์งบประมาณ"},) * 3
+        private_id = next(
+            r["id"]
+            for r in services.package_show(system, "budget-2568")["resources"]
+            if r["private"]
+        )
+        with pytest.raises(ckanapi.NotFound):
+            anonymous.action.resource_show(id=private_id)
+    with ckanapi.RemoteCKAN(server, apikey=token) as remote:
+        shown, found, _ = files(remote)
+        assert shown == found == {"ไฟล์งบประมาณ", "ร่างภายใน"}
+        assert remote.action.resource_show(id=private_id)["name"] == "ร่างภายใน"
+
+
 def test_a_member_with_a_token_sees_private_data_when_asking(system: Context, server: str) -> None:
     member = make_user(system, "somchai")
     services.member_create(system, "ban-suan", member, "member")

@@ -369,7 +369,8 @@ def package_show(ctx: Context, id: str) -> PackageDict:
             ctx, session, found[0]["private"], found[0]["state"], found[0]["owner_org_id"]
         ):
             raise NotFound(f"Not found: dataset {id}")
-        return package_dicts(conn, found, site_url=ctx.site_url)[0]
+        readable = auth.readable_org_ids(ctx, session)
+        return package_dicts(conn, found, site_url=ctx.site_url, private_resources_of=readable)[0]
 
 
 @action("package_list", PageParams)

@@ -9,7 +9,7 @@ more than the dicts themselves). Both end in the same builders, so the dicts are
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -366,16 +366,29 @@ def dataset_rows(
 
 
 def package_dicts(
-    conn: Connection, datasets: Sequence[Mapping[str, Any]], *, site_url: str = ""
+    conn: Connection,
+    datasets: Sequence[Mapping[str, Any]],
+    *,
+    site_url: str = "",
+    private_resources_of: Collection[str] | None = frozenset(),
 ) -> list[PackageDict]:
     """The package dicts of `datasets` (from `dataset_rows`), in their order: the same dicts
     as `dataset_dict` makes of the models, with their tags, groups and resources read in three
-    statements."""
+    statements.
+
+    :param private_resources_of: ids of the organisations whose private resources the caller
+        may see (None: all of them); others' private resources are left out, as if missing.
+    """
     if len(datasets) > _BATCH:  # IN lists of bounded length
         return [
             package
             for start in range(0, len(datasets), _BATCH)
-            for package in package_dicts(conn, datasets[start : start + _BATCH], site_url=site_url)
+            for package in package_dicts(
+                conn,
+                datasets[start : start + _BATCH],
+                site_url=site_url,
+                private_resources_of=private_resources_of,
+            )
         ]
     if not datasets:
         return []
@@ -389,10 +402,15 @@ def package_dicts(
     for row in conn.execute(_GROUPS[one], params):
         groups[row[0]].append(_group(dict(zip(_GROUP_KEYS, row[1:], strict=True))))
     resources: dict[str, list[ResourceDict]] = {i: [] for i in ids}
+    owners = {ds["id"]: ds["owner_org_id"] for ds in datasets}
     for row in conn.execute(_RESOURCES[one], params):
         res = dict(zip(_RESOURCE_KEYS, row, strict=True))
-        if res["state"] == "active":
-            resources[res["dataset_id"]].append(_resource(res, site_url))
+        if res["state"] != "active":
+            continue
+        if res["private"] and private_resources_of is not None:
+            if owners[res["dataset_id"]] not in private_resources_of:
+                continue
+        resources[res["dataset_id"]].append(_resource(res, site_url))
     organizations: dict[str, OrganizationDict] = {}
     result = []
     for ds in datasets:

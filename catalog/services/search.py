@@ -304,7 +304,12 @@ def package_search(
         return {
             "count": result.count,
             "results": package_dicts(
-                conn, [by_id[i] for i in ids if i in by_id], site_url=ctx.site_url
+                conn,
+                [by_id[i] for i in ids if i in by_id],
+                site_url=ctx.site_url,
+                private_resources_of=readable
+                if include_private
+                else (auth.readable_org_ids(ctx, session) if ctx.user else frozenset()),
             ),
             "facets": facets,
             "search_facets": _search_facets(ctx, session, facets),
