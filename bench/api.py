@@ -228,7 +228,7 @@ def run_wrk(url: str, paths: list[str], seconds: int, connections: int, work: Pa
     urllib.request.urlopen(url + paths[0]).read()  # warm: the first request opens the engine
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
     output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
-    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.M))
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.M))
     if "99" not in latency:
         raise SystemExit(f"wrk printed no latency distribution:\n{output}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
