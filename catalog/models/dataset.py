@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -46,6 +47,8 @@ class Dataset(IdMixin, TimestampMixin, Base):
     """A dataset. Fields people filter and sort on are columns; the rest of the profile is `extras`."""
 
     __tablename__ = "dataset"
+    # The feeds' order (newest change first, then id): pages and keyset batches walk it.
+    __table_args__ = (Index("ix_dataset_modified_id", "modified", "id"),)
 
     name: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(500))
