@@ -8,7 +8,9 @@ gather() reads each page, lists its dcat:Dataset nodes and follows ``hydra:next`
 PartialCollectionView) or ``hydra:nextPage`` (the older PagedCollection) until there is none.
 An item's payload is the dataset's own triples (`schemas.dcat.describe`) as N-Triples text, so
 it can be stored and mapped later without the page. remote_id is the dataset URI, or its
-dct:identifier for a blank node. With `since`, datasets whose dct:modified is older are left
+dct:identifier for a blank node. The dataset's name is the one its source gives (a Khlang
+catalogue writes it as an ``adms:identifier`` with a ``gdc:name`` notation), else one made
+from the remote id. With `since`, datasets whose dct:modified is older are left
 out (a catalogue document cannot be asked for changes only).
 
 JSON-LD remote contexts are fetched through the catalogue's opener (with its size limit), not
@@ -39,7 +41,14 @@ from harvesters.ckan import (
     source_url,
 )
 from schemas.ckan import harvest_name, parse_datetime
-from schemas.dcat import dataset_from_dcat, dataset_nodes, describe, next_page, remote_id_of
+from schemas.dcat import (
+    dataset_from_dcat,
+    dataset_nodes,
+    describe,
+    khlang_name,
+    next_page,
+    remote_id_of,
+)
 
 MAX_PAGES = 10_000
 MAX_CONTEXTS = 20
@@ -204,8 +213,9 @@ class DcatSource(SourceKind):
             graph.parse(data=str(payload.get("triples", "")), format="nt")
         except Exception as error:  # any parse failure means a bad payload
             raise malformed(item.remote_id, str(error), str(error)) from None
-        dataset = dataset_from_dcat(graph, URIRef(payload["node"]))
-        if payload["node"] == str(ANONYMOUS):
+        node = URIRef(payload["node"])
+        dataset = dataset_from_dcat(graph, node)
+        if payload["node"] == str(ANONYMOUS) and not khlang_name(graph, node):
             # the name must come from the identifier, not from the placeholder URI
             dataset["name"] = harvest_name(item.remote_id)
         return build_record(item.remote_id, dataset, self.config, item.modified)

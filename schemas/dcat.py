@@ -37,7 +37,8 @@ from schemas.ckan import (
     media_type_of,
     parse_datetime,
 )
-from schemas.dcat_vocab import GDC, GSP, LICENCES, SPDX
+from schemas.dcat_vocab import ADMS, GDC, GSP, LICENCES, SPDX
+from schemas.fields import SLUG_RE
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -45,6 +46,9 @@ SCHEMA = Namespace("http://schema.org/")
 # DCAT 3 terms rdflib's closed DCAT namespace does not list yet (it warns on each use).
 DCAT3 = Namespace("http://www.w3.org/ns/dcat#")
 IANA_MEDIA = "https://www.iana.org/assignments/media-types/"
+#: The datatype of the skos:notation that carries a dataset's Khlang name (its URL slug), so a
+#: harvesting catalogue can keep the name: ``adms:identifier [ skos:notation "x"^^gdc:name ]``.
+KHLANG_NAME = GDC["name"]
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 # EU language authority codes (ISO 639-3) of the languages GDC catalogues list.
 LANGUAGE_CODES = {
@@ -89,8 +93,11 @@ def bind_prefixes(graph: Graph) -> Graph:
         ("spdx", SPDX),
         ("gdc", GDC),
         ("geo", GSP),
+        ("adms", ADMS),
+        ("schema", SCHEMA),
     ):
-        graph.bind(prefix, namespace, override=True)
+        # replace: rdflib's default graph binds schema: to https://schema.org/ already.
+        graph.bind(prefix, namespace, override=True, replace=True)
     return graph
 
 
@@ -190,6 +197,13 @@ def _format_text(graph: Graph, node: Node) -> tuple[str, str]:
     return format_from(fmt, media), media
 
 
+def _position(graph: Graph, node: Node) -> tuple[int, int]:
+    """Sort key of a distribution: its schema:position when it has one, else after those."""
+    found = graph.value(node, SCHEMA.position)
+    text = str(found).strip() if isinstance(found, Literal) else ""
+    return (0, int(text)) if text.isdigit() else (1, 0)
+
+
 def _distribution(graph: Graph, node: Node) -> dict[str, Any] | None:
     name, name_en = _th_en(_literal_texts(graph, node, DCTERMS.title))
     description, _ = _th_en(_literal_texts(graph, node, DCTERMS.description))
@@ -203,6 +217,7 @@ def _distribution(graph: Graph, node: Node) -> dict[str, Any] | None:
         "format": fmt,
         "mimetype": media,
         "size": int(size) if isinstance(size, Literal) and str(size).isdigit() else None,
+        **_gdc_values(graph, node, RESOURCE_GDC_FIELDS),
     }
     return clean_resource(candidate)
 
@@ -255,10 +270,13 @@ def _temporal(graph: Graph, node: Node) -> dict[str, Any]:
     return {}
 
 
-def _gdc_values(graph: Graph, node: Node) -> dict[str, Any]:
-    """The GD Catalog fields a Khlang catalogue wrote in the `gdc:` namespace."""
+def _gdc_values(
+    graph: Graph, node: Node, fields: tuple[tuple[str, str], ...] | None = None
+) -> dict[str, Any]:
+    """The GD Catalog fields a Khlang catalogue wrote in the `gdc:` namespace (a dataset's,
+    or a distribution's with `RESOURCE_GDC_FIELDS`)."""
     out: dict[str, Any] = {}
-    for field, _kind in GDC_FIELDS:
+    for field, _kind in GDC_FIELDS if fields is None else fields:
         values = [
             v for v in _sorted(graph.objects(node, gdc_property(field))) if isinstance(v, Literal)
         ]
@@ -270,10 +288,26 @@ def _gdc_values(graph: Graph, node: Node) -> dict[str, Any]:
     return out
 
 
+def khlang_name(graph: Graph, node: Node) -> str:
+    """The dataset name a Khlang catalogue gave `node` (``adms:identifier`` with a
+    ``gdc:name`` notation), when it is a valid name; else ""."""
+    for identifier in _sorted(graph.objects(node, ADMS.identifier)):
+        for notation in _sorted(graph.objects(identifier, SKOS.notation)):
+            if (
+                isinstance(notation, Literal)
+                and notation.datatype == KHLANG_NAME
+                and re.match(SLUG_RE, str(notation))
+            ):
+                return str(notation)
+    return ""
+
+
 def dataset_from_dcat(graph: Graph, node: Node) -> dict[str, Any]:
     """Map the dcat:Dataset `node` of `graph` to our dataset fields and ``resources``.
 
-    ``name`` is derived from the remote id (`remote_id_of`), so it is stable across harvests.
+    ``name`` is the source's own when it gives one (`khlang_name`: a Khlang catalogue does),
+    else derived from the remote id (`remote_id_of`); either is stable across harvests.
+    Distributions keep the source's order when it gives their schema:position.
     """
     title, title_en = _th_en(_literal_texts(graph, node, DCTERMS.title))
     notes, notes_en = _th_en(_literal_texts(graph, node, DCTERMS.description))
@@ -300,8 +334,13 @@ def dataset_from_dcat(graph: Graph, node: Node) -> dict[str, Any]:
         **_gdc_values(graph, node),
     }
     dataset = clean_dataset(candidate)
-    dataset["name"] = harvest_name(remote_id_of(graph, node) or str(node))
-    parts = (_distribution(graph, d) for d in _sorted(graph.objects(node, DCAT.distribution)))
+    dataset["name"] = khlang_name(graph, node) or harvest_name(
+        remote_id_of(graph, node) or str(node)
+    )
+    nodes = sorted(
+        _sorted(graph.objects(node, DCAT.distribution)), key=lambda d: _position(graph, d)
+    )
+    parts = (_distribution(graph, d) for d in nodes)
     dataset["resources"] = [part for part in parts if part is not None]
     return dataset
 
@@ -309,7 +348,9 @@ def dataset_from_dcat(graph: Graph, node: Node) -> dict[str, Any]:
 # --- writing ----------------------------------------------------------------------------------
 
 # Fields whose values are lists in our profile (multi-choice).
-_GDC_LISTS = frozenset({"objective", "data_format", "data_language", "disaggregate"})
+_GDC_LISTS = frozenset(
+    {"objective", "data_format", "data_language", "disaggregate", "resource_disaggregate"}
+)
 # GD Catalog fields written in the Khlang namespace (GDC), with how their values are typed.
 # Fields with a DCAT/DCT property (title, tags, licence, language, frequency...) are not here.
 GDC_FIELDS: tuple[tuple[str, str], ...] = (
@@ -362,6 +403,30 @@ GDC_FIELDS: tuple[tuple[str, str], ...] = (
     ("high_value_dataset", "bool"),
     ("reference_data", "bool"),
     ("official_statistics", "bool"),
+)
+# A resource's GD Catalog fields (reference B.2), on its dcat:Distribution, the property named
+# after the whole field (``resource_unit_of_measure`` -> ``gdc:resourceUnitOfMeasure``).
+RESOURCE_GDC_FIELDS: tuple[tuple[str, str], ...] = (
+    ("resource_accessible_condition", "th"),
+    ("resource_data_collect", "th"),
+    ("resource_data_collect_other", "th"),
+    ("resource_first_year_of_data", "year"),
+    ("resource_last_year_of_data", "year"),
+    ("resource_disaggregate", "th"),
+    ("resource_disaggregate_other", "th"),
+    ("resource_unit_of_measure", "th"),
+    ("resource_unit_of_multiplier", "th"),
+    ("resource_unit_of_multiplier_other", "th"),
+    ("resource_geographic_data_set", "th"),
+    ("resource_equivalent_scale", "text"),
+    ("resource_equivalent_scale_other", "th"),
+    ("resource_positional_accuracy", "th"),
+    ("resource_created_date", "date"),
+    ("resource_last_updated_date", "date"),
+    ("resource_data_release_calendar", "date"),
+    ("resource_official_statistics", "bool"),
+    ("resource_data_release_date", "date"),
+    ("resource_cdp", "th"),
 )
 _DATATYPES = {
     "year": XSD.integer,
@@ -511,15 +576,25 @@ def _distribution_to_dcat(
     modified = _datetime(res.get("last_modified"))
     if modified is not None:
         graph.add((node, DCTERMS.modified, modified))
+    # DCAT has no order of distributions: their position (from 1) keeps the dataset's.
+    graph.add((node, SCHEMA.position, Literal(position + 1, datatype=XSD.integer)))
+    _gdc_fields(graph, node, res, RESOURCE_GDC_FIELDS)
     return node
 
 
-def _gdc_fields(graph: Graph, node: URIRef, dataset: Mapping[str, Any]) -> None:
-    for field, kind in GDC_FIELDS:
-        value = dataset.get(field)
+def _gdc_fields(
+    graph: Graph,
+    node: URIRef,
+    record: Mapping[str, Any],
+    fields: tuple[tuple[str, str], ...] = GDC_FIELDS,
+) -> None:
+    """Write `record`'s GD Catalog `fields` in the Khlang namespace; a false flag is written
+    too (only a missing value is left out, so "no" and "not given" stay apart)."""
+    for field, kind in fields:
+        value = record.get(field)
         values = value if isinstance(value, list) else [value]
         for item in values:
-            if item is None or item == "" or (kind == "bool" and item is not True):
+            if item is None or item == "" or (kind == "bool" and not isinstance(item, bool)):
                 continue
             if kind == "th":
                 literal = Literal(str(item), lang="th")
@@ -624,6 +699,13 @@ def dataset_to_dcat(
     bind_prefixes(graph)
     graph.add((node, RDF.type, DCAT.Dataset))
     graph.add((node, DCTERMS.identifier, Literal(str(key))))
+    name = dataset.get("name")
+    if isinstance(name, str) and re.match(SLUG_RE, name):
+        # The IRI carries the id; the name (the dataset's URL on the site) is an identifier too.
+        identifier = BNode()
+        graph.add((node, ADMS.identifier, identifier))
+        graph.add((identifier, RDF.type, ADMS.Identifier))
+        graph.add((identifier, SKOS.notation, Literal(name, datatype=KHLANG_NAME)))
     _add_texts(graph, node, DCTERMS.title, dataset.get("title"), dataset.get("title_en"))
     # dct:description is mandatory in DCAT-AP; the title stands in when there are no notes.
     notes = dataset.get("notes") or ("" if dataset.get("notes_en") else dataset.get("title"))

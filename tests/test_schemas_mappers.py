@@ -281,3 +281,46 @@ def test_datajson_entry_with_only_required_fields() -> None:
     assert dataset["maintainer_email"] == "boe@ddc.example"
     assert dataset["name"] == harvest_name("moph-covid-daily")
     assert dataset["resources"] == []
+
+
+# rdflib's own JSON-LD parser uses its deprecated ConjunctiveGraph.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:rdflib.*")
+@pytest.mark.parametrize("fmt", ["turtle", "xml", "json-ld"])
+def test_dcat_round_trip_keeps_name_false_flags_resource_gdc_fields_and_order(fmt: str) -> None:
+    gdc = {
+        "resource_first_year_of_data": 2560,
+        "resource_last_year_of_data": 2567,
+        "resource_unit_of_measure": "บาท",
+        "resource_disaggregate": ["อายุ/กลุ่มอายุ", "เพศ"],
+        "resource_created_date": "2023-10-01",
+        "resource_official_statistics": False,
+    }
+    first, second = PACKAGE["resources"]
+    # Positions that sort differently from the distributions' URIs ("6c2d" < "9z", "5a1b").
+    resources = [{**second, "id": "9z"}, {**first, **gdc}, {**second, "name": "ลิงก์", "id": "1a"}]
+    dataset = {**PACKAGE, "official_statistics": False, "reference_data": True}
+    dataset["resources"] = resources
+    graph = Graph()
+    node = dataset_to_dcat(dataset, graph, BASE)
+    reread = Graph().parse(data=graph.serialize(format=fmt), format=fmt)
+
+    back = dataset_from_dcat(reread, node)
+
+    assert back["name"] == PACKAGE["name"]  # not one made from the id
+    assert (back["official_statistics"], back["reference_data"]) == (False, True)
+    assert [r["name"] for r in back["resources"]] == [r["name"] for r in resources]
+    got = {k: v for k, v in back["resources"][1].items() if k.startswith("resource_")}
+    assert {**got, "resource_disaggregate": sorted(got["resource_disaggregate"])} == {
+        **gdc,
+        "resource_disaggregate": sorted(gdc["resource_disaggregate"]),
+    }
+
+
+def test_dcat_name_is_read_only_when_it_is_a_valid_name() -> None:
+    graph = Graph()
+    node = dataset_to_dcat({**PACKAGE, "name": "Not A Slug!"}, graph, BASE)
+
+    back = dataset_from_dcat(graph, node)
+
+    assert back["name"] == harvest_name(str(node))
+    assert re.match(SLUG_RE, back["name"])
