@@ -5,6 +5,7 @@ file in S3 (moto's server)."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import uuid
@@ -114,6 +115,13 @@ def test_dumps_stream_with_validators(client: FlaskClient, table_id: str) -> Non
     answer = client.get(f"/datastore/dump/{table_id}")
     assert answer.status_code == 200
     assert answer.mimetype == "text/csv" and answer.is_streamed
+    assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
+    zipped = client.get(
+        f"/datastore/dump/{table_id}", headers={"Accept-Encoding": "gzip"}, buffered=False
+    )
+    # Compressed and still streamed: no length counted first (that would hold it in memory).
+    assert zipped.headers["Content-Encoding"] == "gzip" and "Content-Length" not in zipped.headers
+    assert gzip.decompress(zipped.get_data()) == answer.get_data()
     assert answer.headers["Content-Disposition"].startswith("attachment;")
     body = answer.get_data()
     assert body.startswith(b"\xef\xbb\xbf")

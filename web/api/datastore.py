@@ -21,6 +21,9 @@ def dump(resource_id: str) -> Response:
     found = datastore_dump(context(), resource_id, request.args.get("format", "csv").lower())
     # content_type, not mimetype: the service gives the charset already (Flask would add one).
     response = Response(found.chunks, content_type=found.mimetype, direct_passthrough=True)
+    # Compression swaps the body for a gzip stream; without this, Werkzeug's make_conditional
+    # would then turn it into a list to count its length: the whole dump in memory.
+    response.implicit_sequence_conversion = False
     response.headers["Content-Disposition"] = content_disposition(found.filename)
     response.set_etag(found.etag)
     if found.last_modified is not None:
