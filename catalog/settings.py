@@ -135,6 +135,13 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "DATASTORE_MEMORY_MB",
+        256,
+        "Memory each server process may use to hold searched datastore tables (decoded from "
+        "their Parquet files) so filtered pages answer without reading the file; 0: never.",
+        _non_negative_int,
+    ),
+    Setting(
         "API_CACHE_MB",
         64,
         "Memory each server process may use to keep answers of the read API for anonymous "

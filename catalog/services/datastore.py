@@ -409,7 +409,8 @@ def datastore_search(
     )
     held = None
     if planned.equals is not None:
-        resident = engine().memory.get(ctx.catalog.storage, found.key)
+        memory = ctx.catalog.settings.DATASTORE_MEMORY_MB * 1024 * 1024
+        resident = engine(memory).memory.get(ctx.catalog.storage, found.key)
         held = resident.search(planned, offset, limit) if resident is not None else None
     if held is not None:  # a table held in memory: the page and its exact count, no DuckDB
         result, counted = held

@@ -58,7 +58,7 @@ class _Engine:
     """The process's DuckDB database, made after a fork (gunicorn's workers), and its
     per-thread cursors."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_bytes: int | None = None) -> None:
         self.pid = os.getpid()
         self.db = duckdb.connect(":memory:")
         self.db.execute("SET parquet_metadata_cache = true")
@@ -69,7 +69,7 @@ class _Engine:
         #: Parquet files read through pyarrow's filesystem (S3): key → pyarrow dataset.
         self.datasets: dict[str, Any] = {}
         #: Tables held in memory (`Resident`), which answer filtered pages without DuckDB.
-        self.memory = _Memory()
+        self.memory = _Memory(MEMORY_BYTES if memory_bytes is None else memory_bytes)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self.local, "cursor", None)
@@ -83,11 +83,13 @@ _engine: _Engine | None = None
 _engine_lock = threading.Lock()
 
 
-def engine() -> _Engine:
+def engine(memory_bytes: int | None = None) -> _Engine:
+    """The process's engine; `memory_bytes` (DATASTORE_MEMORY_MB) bounds the tables it holds
+    and is read when the engine is made (once per process)."""
     global _engine
     with _engine_lock:
         if _engine is None or _engine.pid != os.getpid():
-            _engine = _Engine()
+            _engine = _Engine(memory_bytes)
         return _engine
 
 
