@@ -55,6 +55,7 @@ def site(system: Context) -> dict[str, Any]:
         name="internal-salaries",
         title="งบประมาณเงินเดือนภายใน",
         tags=["ลับเฉพาะ"],
+        groups=["budget"],  # hidden from group_show and its counts too
         data_category="ข้อมูลใช้ภายใน",
         data_classification="ชั้นเผยแพร่ภายในองค์กร",
         private=True,
