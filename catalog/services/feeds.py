@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 from sqlalchemy import Select, func, select
@@ -27,7 +28,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import Dataset, Group, Organization, Resource
 from catalog.services.context import Context
-from catalog.services.dictize import dataset_dict, organization_dict
+from catalog.services.dictize import (
+    dataset_dict,
+    dataset_rows,
+    organization_dict,
+    package_dicts,
+)
 from catalog.services.errors import NotFound, ValidationFailed
 from catalog.storage import StorageError
 
@@ -39,7 +45,9 @@ MAX_TEXT_MATCHES = 10_000
 FEED_VERSION = "1"
 #: Databases whose series index a process keeps (one in production; tests open many).
 _SERIES_CACHED_DATABASES = 4
-_SERIES_CACHE: dict[str, tuple[tuple[int, Any], dict[tuple[str, str], set[int]]]] = {}
+_SeriesIndex = dict[tuple[str, str], set[int]]
+#: database -> (stamp, index, members: dataset id -> series key).
+_SERIES_CACHE: dict[str, tuple[tuple[int, Any], _SeriesIndex, dict[str, str]]] = {}
 _SERIES_LOCK = threading.Lock()
 
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
@@ -104,6 +112,15 @@ def _series_index(session: Session) -> dict[tuple[str, str], set[int]]:
     when the count or the latest change of those datasets moves (any edit of a title,
     organisation, year or visibility changes one of them). Checking costs one aggregate.
     """
+    return _series(session)[0]
+
+
+def _series_members(session: Session) -> dict[str, str]:
+    """Dataset id -> series key, for the public datasets that are members of a series."""
+    return _series(session)[1]
+
+
+def _series(session: Session) -> tuple[_SeriesIndex, dict[str, str]]:
     public_with_year = (_public(), Dataset.fiscal_year.is_not(None))
     count, latest = session.execute(
         select(func.count(), func.max(Dataset.modified)).where(*public_with_year)
@@ -113,20 +130,31 @@ def _series_index(session: Session) -> dict[tuple[str, str], set[int]]:
     with _SERIES_LOCK:
         cached = _SERIES_CACHE.get(database)
         if cached is not None and cached[0] == stamp:
-            return cached[1]
+            return cached[1], cached[2]
     years: dict[tuple[str, str], set[int]] = defaultdict(set)
+    titled: list[tuple[str, tuple[str, str]]] = []
     rows = session.execute(
-        select(Dataset.owner_org_id, Dataset.title, Dataset.fiscal_year).where(*public_with_year)
+        select(Dataset.id, Dataset.owner_org_id, Dataset.title, Dataset.fiscal_year).where(
+            *public_with_year
+        )
     )
-    for org_id, title, year in rows:
-        years[(org_id, series_title(title))].add(year)
+    for dataset_id, org_id, title, year in rows:
+        key = (org_id, series_title(title))
+        years[key].add(year)
+        titled.append((dataset_id, key))
     index = {key: found for key, found in years.items() if len(found) > 1}
+    # series_key(org, title) is this hash of the year-less title (computed once here).
+    members = {
+        dataset_id: hashlib.sha256(f"{key[0]}\x1f{key[1]}".encode()).hexdigest()[:20]
+        for dataset_id, key in titled
+        if key in index
+    }
     with _SERIES_LOCK:
         _SERIES_CACHE.pop(database, None)
-        _SERIES_CACHE[database] = (stamp, index)
+        _SERIES_CACHE[database] = (stamp, index, members)
         while len(_SERIES_CACHE) > _SERIES_CACHED_DATABASES:
             del _SERIES_CACHE[next(iter(_SERIES_CACHE))]
-    return index
+    return index, members
 
 
 def _series_of(
@@ -273,6 +301,124 @@ def feed_items(
                 remaining -= len(rows)
             # Forget the batch's objects: the session would otherwise keep every row read.
             session.expunge_all()
+            if len(rows) < size:
+                return
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One dataset of a feed as listed, without its contents: its id, a `stamp` that changes
+    whenever anything its document shows changes (its row, organisation, groups, resources
+    and series; the caller adds the mapping's version), and its series key if a member."""
+
+    id: str
+    stamp: str
+    series_key: str | None
+
+
+@dataclass
+class FeedBatch:
+    """Up to `BATCH` entries of a feed, in order, and a way to build any of them in full."""
+
+    entries: list[FeedEntry]
+    session: Session
+    index: _SeriesIndex
+
+    def items(self, ids: list[str], *, base_url: str) -> dict[str, FeedItem]:
+        """id -> FeedItem of those of `ids` that are (still) public: the package dicts read
+        as Core rows (`dictize.package_dicts`, a few statements per batch), public resources
+        only. ``normalised_url`` is not set (the DCAT mapping does not show it)."""
+        conn = self.session.connection()
+        rows = [
+            row
+            for row in dataset_rows(conn, ids=ids)
+            if not row["private"] and row["state"] == "published"
+        ]
+        packages = package_dicts(
+            conn, rows, site_url=base_url.rstrip("/"), private_resources_of=frozenset()
+        )
+        return {
+            row["id"]: FeedItem(
+                dataset=package,
+                series=_series_of(SimpleNamespace(**row), self.index, package["organization"]),
+            )
+            for row, package in zip(rows, packages, strict=True)
+        }
+
+
+_D, _O = Dataset.__table__, Organization.__table__
+_R, _G = Resource.__table__, Group.__table__
+
+
+def _entry_columns() -> list[Any]:
+    from catalog.models import dataset_group
+
+    of_dataset = _R.c.dataset_id == _D.c.id
+    groups = (
+        select(dataset_group.c.group_id)
+        .where(dataset_group.c.dataset_id == _D.c.id)
+        .scalar_subquery()
+    )
+    linked = _G.c.id.in_(groups)
+    return [
+        Dataset.id,
+        Dataset.modified,
+        Dataset.version_number,
+        _O.c.modified,
+        select(func.count()).where(of_dataset).scalar_subquery(),
+        select(func.max(_R.c.modified)).where(of_dataset).scalar_subquery(),
+        select(func.count()).where(linked, _G.c.state == "active").scalar_subquery(),
+        select(func.max(_G.c.modified)).where(linked).scalar_subquery(),
+    ]
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def feed_entries(
+    ctx: Context,
+    query: FeedQuery,
+    *,
+    start: int = 0,
+    limit: int | None = None,
+) -> Iterator[FeedBatch]:
+    """The feed's datasets as `FeedEntry`s, in `feed_items`' order and batches: one narrow
+    statement a batch, for callers that keep what they made of a dataset while its stamp
+    holds (web.api.dcat's fragment cache). Which datasets and in what order is decided
+    here every time; `FeedBatch.items` builds the ones the caller has not kept."""
+    with ctx.catalog.reader() as session:
+        index, members = _series(session)
+        base = (
+            _filtered(ctx, session, query, select(*_entry_columns()))
+            .select_from(_D.join(_O, _O.c.id == _D.c.owner_org_id))
+            .order_by(Dataset.modified.desc(), Dataset.id.desc())
+        )
+        remaining = limit
+        after: tuple[datetime, str] | None = None
+        while remaining is None or remaining > 0:
+            size = BATCH if remaining is None else min(BATCH, remaining)
+            stmt = base.limit(size)
+            if after is None:
+                stmt = stmt.offset(max(0, start))
+            else:
+                stamp, last_id = after
+                stmt = stmt.where(
+                    (Dataset.modified < stamp)
+                    | ((Dataset.modified == stamp) & (Dataset.id < last_id))
+                )
+            rows = session.execute(stmt).all()
+            if not rows:
+                return
+            entries = []
+            for dataset_id, modified, *others in rows:
+                series_key = members.get(dataset_id)
+                facts = [_text(modified), *(_text(o) for o in others), series_key or ""]
+                entries.append(FeedEntry(dataset_id, "|".join(facts), series_key))
+            yield FeedBatch(entries, session, index)
+            after = (rows[-1][1], rows[-1][0])
+            if remaining is not None:
+                remaining -= len(rows)
             if len(rows) < size:
                 return
 

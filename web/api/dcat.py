@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Request, Response, current_app, request
-from rdflib import Graph
-from rdflib.namespace import DCAT
+from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import DCAT, RDF, RDFS
+from rdflib.term import Node
 
-from catalog.services import ValidationFailed, feeds
+from catalog.services import ValidationFailed, feed_cache, feeds
 from schemas.datajson import catalog_head, dataset_to_datajson
 from schemas.datapackage import dataset_to_datapackage, tabular_resources
 from schemas.dcat import (
@@ -133,55 +137,183 @@ def catalog(fmt: str) -> Response:
     key = json.dumps([stats.fingerprint, fmt, base, sorted(request.args.items())])
     tag = hashlib.sha256(key.encode()).hexdigest()[:32]
 
-    def graphs() -> Iterator[Triples]:
-        head = Triples()
-        node = catalog_to_dcat(
-            head,
-            base,
-            title_th=settings.SITE_TITLE_TH,
-            title_en=settings.SITE_TITLE_EN,
-            modified=stats.last_modified,
-        )
-        hydra_view(
-            head,
-            node,
-            page_url=_page_url(fmt, page, page_size),
-            total=stats.count,
-            first=_page_url(fmt, 1, page_size),
-            last=_page_url(fmt, last, page_size),
-            next_url=_page_url(fmt, page + 1, page_size) if page < last else None,
-            previous=_page_url(fmt, page - 1, page_size) if page > 1 else None,
-        )
-        yield head
-        # A series is described once per document, next to its first member.
-        described: set[str] = set()
-        start = (page - 1) * page_size
-        for batch in feeds.feed_items(context, query, base_url=base, start=start, limit=page_size):
-            graph = Triples()
-            for item in batch:
-                member = dataset_to_dcat(item.dataset, graph, base, series=item.series)
-                graph.add((node, DCAT.dataset, member))
-                if item.series and item.series["key"] not in described:
-                    described.add(item.series["key"])
-                    series_to_dcat(item.series, graph, base)
-            yield graph
+    head = Triples()
+    node = catalog_to_dcat(
+        head,
+        base,
+        title_th=settings.SITE_TITLE_TH,
+        title_en=settings.SITE_TITLE_EN,
+        modified=stats.last_modified,
+    )
+    # The Hydra URLs read the request: the head is written now, the datasets while streaming.
+    hydra_view(
+        head,
+        node,
+        page_url=_page_url(fmt, page, page_size),
+        total=stats.count,
+        first=_page_url(fmt, 1, page_size),
+        last=_page_url(fmt, last, page_size),
+        next_url=_page_url(fmt, page + 1, page_size) if page < last else None,
+        previous=_page_url(fmt, page - 1, page_size) if page > 1 else None,
+    )
+    framed = list(serialise(fmt, [head]))
+    opening, closing = "".join(framed[:2]), "".join(framed[2:])
+    cache = feed_cache.fragment_cache(settings.data_dir) if _cacheable(base) else None
+    start = (page - 1) * page_size
 
-    # The Hydra URLs read the request, and the body is written after the view returns: the
-    # head graph is built now, the datasets while streaming.
-    response = Response(serialise(fmt, _prebuilt(graphs)), mimetype=FORMATS[fmt][1])
+    def chunks() -> Iterator[str]:
+        yield opening
+        # A series is described once per document, next to its first member; a block shared
+        # by datasets (publisher, licence, code-list values, themes) is written once too.
+        described: set[str] = set()
+        shared: set[str] = set()
+        for batch in feeds.feed_entries(context, query, start=start, limit=page_size):
+            pieces = _fragments(fmt, batch, base, cache)
+            new_series = {
+                e.series_key: e.id
+                for e in reversed(batch.entries)
+                if e.series_key and e.series_key not in described
+            }
+            series = _series_blocks(fmt, batch, base, new_series)
+            out: list[str] = []
+            for entry in batch.entries:
+                found = pieces.get(entry.id)
+                if found is None:  # no longer public since the batch was listed
+                    continue
+                out.append(found[0])
+                for block in found[1:]:
+                    if block not in shared:
+                        if len(shared) < _SHARED_BLOCKS_KEPT:
+                            shared.add(block)
+                        out.append(block)
+                key = entry.series_key
+                if key and key not in described and key in series:
+                    described.add(key)
+                    out.append(series[key])
+            yield "".join(out)
+        yield closing
+
+    response = Response(chunks(), mimetype=FORMATS[fmt][1])
     return _validators(response, tag, stats.last_modified)
 
 
-def _prebuilt(make: Any) -> Iterator[Triples]:
-    """Run the first step of `make()` now (it reads the request), the rest while streaming."""
-    produced = make()
-    first = next(produced)
+# --- the per-dataset fragments of the catalogue ------------------------------------------
 
-    def chain() -> Iterator[Triples]:
-        yield first
-        yield from produced
+#: The base URL fragments are made with and kept under; replaced by the request's when
+#: written. ``.invalid`` is reserved (RFC 2606): no real URL has it (a publisher who typed it
+#: into a text would see the site's URL there instead).
+BASE_TOKEN = "http://khlang-feed-base.invalid"
+#: Hosts whose URLs need no escaping in any format: only their documents use the cache (a
+#: request with an odd Host header gets a document built for it, not kept).
+_PLAIN_BASE = re.compile(r"https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+#: Distinct shared blocks a document remembers so as to write each once (then: repeated,
+#: which is the same graph).
+_SHARED_BLOCKS_KEPT = 50_000
+# What every fragment's text is made by: a change to any of these modules changes it.
+_MAPPING_MODULES = (
+    "schemas.dcat",
+    "schemas.dcat_vocab",
+    "schemas.vocab",
+    "schemas.ckan",
+    "web.api.rdfstream",
+    "catalog.services.dictize",
+    "catalog.services.feeds",
+    __name__,
+)
+_MAPPING_VERSION: list[str] = []
+# A throwaway first node, so every fragment is written as a node that follows another (the
+# JSON-LD writer puts a comma before all nodes but the first).
+_PRIMER = Triples().add((BNode("primer"), RDF.type, RDFS.Resource))
 
-    return chain()
+
+def mapping_version() -> str:
+    """A hash of the source of the mappers, writers and package dicts (and FEED_VERSION):
+    fragments made by an older mapping are never used."""
+    if not _MAPPING_VERSION:
+        digest = hashlib.sha256(feeds.FEED_VERSION.encode())
+        for name in _MAPPING_MODULES:
+            digest.update(Path(sys.modules[name].__file__ or "").read_bytes())
+        _MAPPING_VERSION.append(digest.hexdigest()[:16])
+    return _MAPPING_VERSION[0]
+
+
+def _cacheable(base: str) -> bool:
+    return _PLAIN_BASE.fullmatch(base) is not None
+
+
+def dataset_pieces(fmt: str, item: feeds.FeedItem, base: str) -> list[str]:
+    """What the catalogue writes for one dataset in `fmt`: first the text of its own subjects
+    (the dataset, its distributions and blank nodes, and the catalogue's dcat:dataset link to
+    it), then one block per other subject it describes (publisher, licence, code-list
+    values, themes...), which the document writes once however many datasets share it."""
+    graph = Triples()
+    member = dataset_to_dcat(item.dataset, graph, base, series=item.series)
+    own = Triples()
+    others: dict[Node, Triples] = {}
+    inside = f"{member}/"
+    for triple in graph:
+        subject = triple[0]
+        if subject == member or isinstance(subject, BNode) or str(subject).startswith(inside):
+            own.add(triple)
+        else:
+            block = others.get(subject)
+            if block is None:
+                block = others[subject] = Triples()
+            block.add(triple)
+    own.add((URIRef(f"{base}/catalog"), DCAT.dataset, member))
+    parts = list(serialise(fmt, [_PRIMER, own, *others.values()]))
+    # The writers yield the document's opening, one text per graph, and maybe a closing.
+    wanted = 1 + len(others)
+    if len(parts) not in (2 + wanted, 3 + wanted):
+        raise RuntimeError(f"the {fmt} writer no longer writes one text per graph")
+    return parts[2 : 2 + wanted]
+
+
+def _fragments(
+    fmt: str, batch: feeds.FeedBatch, base: str, cache: feed_cache.FragmentCache | None
+) -> dict[str, list[str]]:
+    """id -> the pieces of each dataset of `batch` (see `dataset_pieces`), with `base`: kept
+    ones from `cache` when their stamp holds, the others built (and kept)."""
+    version = mapping_version()
+    stamps = {e.id: f"{version}|{e.stamp}" for e in batch.entries}
+    kept = cache.get_many(fmt, stamps) if cache is not None else {}
+    out = {
+        dataset_id: [piece.replace(BASE_TOKEN, base) for piece in feed_cache.unpack(text)]
+        for dataset_id, text in kept.items()
+    }
+    missing = [dataset_id for dataset_id in stamps if dataset_id not in kept]
+    if not missing:
+        return out
+    if cache is None:
+        for dataset_id, item in batch.items(missing, base_url=base).items():
+            out[dataset_id] = dataset_pieces(fmt, item, base)
+        return out
+    fresh = []
+    for dataset_id, item in batch.items(missing, base_url=BASE_TOKEN).items():
+        pieces = dataset_pieces(fmt, item, BASE_TOKEN)
+        fresh.append((dataset_id, stamps[dataset_id], feed_cache.pack(pieces)))
+        out[dataset_id] = [piece.replace(BASE_TOKEN, base) for piece in pieces]
+    cache.put_many(fmt, fresh)
+    return out
+
+
+def _series_blocks(
+    fmt: str, batch: feeds.FeedBatch, base: str, first_members: dict[str, str]
+) -> dict[str, str]:
+    """series key -> the text describing that series (not kept: few, and cheap to make)."""
+    if not first_members:
+        return {}
+    items = batch.items(list(first_members.values()), base_url=base)
+    out = {}
+    for key, dataset_id in first_members.items():
+        item = items.get(dataset_id)
+        if item is None or not item.series:
+            continue
+        graph = Triples()
+        series_to_dcat(item.series, graph, base)
+        parts = list(serialise(fmt, [_PRIMER, graph]))
+        out[key] = parts[2]
+    return out
 
 
 def dataset_document(name: str, fmt: str) -> Response:
