@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
-        "--warm-up", type=int, default=20, help="seconds of the same load before measuring"
+        "--warm-up", type=int, default=60, help="seconds of the same load before measuring"
     )
     parser.add_argument("--workers", type=int, default=0, help="0: khlang serve's default")
     parser.add_argument("--threads", type=int, default=0, help="0: khlang serve's default")
