@@ -218,6 +218,11 @@ def test_private_files_of_a_public_dataset_show_only_to_members(
 
     with ckanapi.RemoteCKAN(server) as anonymous:
         assert files(anonymous) == ({"ไฟล์งบประมาณ"},) * 3
+        for shown in (
+            anonymous.action.organization_show(id="ban-suan", include_datasets=True),
+            anonymous.action.group_show(id="budget", include_datasets=True),
+        ):
+            assert {r["name"] for p in shown["packages"] for r in p["resources"]} == {"ไฟล์งบประมาณ"}
         private_id = next(
             r["id"]
             for r in services.package_show(system, "budget-2568")["resources"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from catalog.models import Dataset, Group, Membership, Organization, User, datas
 from catalog.services import auth
 from catalog.services.context import Context
 from catalog.services.datasets import find_org, validated
-from catalog.services.dictize import dataset_dict, group_dict, organization_dict
+from catalog.services.dictize import dataset_rows, group_dict, organization_dict, package_dicts
 from catalog.services.errors import NotFound, ValidationFailed
 from catalog.services.history import record_activity
 from catalog.services.registry import action
@@ -152,15 +152,20 @@ def organization_delete(ctx: Context, id: str) -> None:
         record_activity(ctx, session, "deleted organization", "organization", org.id, {})
 
 
-def _public_datasets(ctx: Context, session: Session, column: Any, value: str) -> list[PackageDict]:
-    # CKAN's include_datasets gives a first page of the public datasets, not all of them.
-    rows = session.scalars(
-        select(Dataset)
-        .where(column == value, Dataset.private.is_(False), Dataset.state == "published")
-        .order_by(Dataset.modified.desc(), Dataset.id)
-        .limit(SHOWN_DATASETS)
+def _public_datasets(ctx: Context, session: Session, condition: Any) -> list[PackageDict]:
+    """CKAN's include_datasets: a first page of the public datasets, as the API shows them
+    (a private file of theirs left out)."""
+    ids = list(
+        session.scalars(
+            select(Dataset.id)
+            .where(condition, Dataset.private.is_(False), Dataset.state == "published")
+            .order_by(Dataset.modified.desc(), Dataset.id)
+            .limit(SHOWN_DATASETS)
+        )
     )
-    return [dataset_dict(ds, site_url=ctx.site_url) for ds in rows]
+    conn = session.connection()
+    by_id = {ds["id"]: ds for ds in dataset_rows(conn, ids=ids)}
+    return package_dicts(conn, [by_id[i] for i in ids if i in by_id], site_url=ctx.site_url)
 
 
 @action("organization_show", GroupShowParams)
@@ -186,7 +191,7 @@ def organization_show(
             )
         )
         if include_datasets:
-            result["packages"] = _public_datasets(ctx, session, Dataset.owner_org_id, org.id)
+            result["packages"] = _public_datasets(ctx, session, Dataset.owner_org_id == org.id)
         return result
 
 
@@ -226,10 +231,31 @@ def _listing(
     return found
 
 
-def _page(items: list[Any], limit: int | None, offset: int, all_fields: bool) -> list[Any]:
+def _list(
+    ctx: Context,
+    model: type[Organization] | type[Group],
+    to_dict: Callable[..., Any],
+    counts_of: Callable[[Session], dict[str, int]],
+    with_counts: bool,
+    all_fields: bool,
+    sort: str,
+    limit: int | None,
+    offset: int,
+    q: str,
+    names: list[str] | None,
+) -> list[Any]:
+    """organization_list and group_list: names, or dicts (with package counts if asked)."""
     cap = LIST_MAX_ALL_FIELDS if all_fields else LIST_MAX
     limit = cap if limit is None else min(limit, cap)
-    return items[offset : offset + limit]
+    with ctx.catalog.reader() as session:
+        counts = counts_of(session)
+        found = _listing(session, model, counts, sort=sort, q=q, names=names or [])
+        found = found[offset : offset + limit]
+        if not all_fields:
+            return [o.name for o in found]
+        return [
+            to_dict(o, package_count=counts.get(o.id, 0) if with_counts else None) for o in found
+        ]
 
 
 @action("organization_list", GroupListParams)
@@ -254,18 +280,10 @@ def organization_list(
     :param organizations: only these names.
     :param include_dataset_count: with ``all_fields``, add ``package_count`` (default true).
     """
-    with ctx.catalog.reader() as session:
-        counts = _package_counts(session)
-        orgs = _listing(session, Organization, counts, sort=sort, q=q, names=names or [])
-        orgs = _page(orgs, limit, offset, all_fields)
-        if not all_fields:
-            return [o.name for o in orgs]
-        return [
-            organization_dict(
-                o, package_count=counts.get(o.id, 0) if include_dataset_count else None
-            )
-            for o in orgs
-        ]
+    return _list(
+        ctx, Organization, organization_dict, _package_counts, include_dataset_count,
+        all_fields, sort, limit, offset, q, names,
+    )  # fmt: skip
 
 
 def member_create(ctx: Context, organization: str, username: str, role: str) -> dict[str, Any]:
@@ -410,14 +428,7 @@ def group_show(
             in_group = select(dataset_group.c.dataset_id).where(
                 dataset_group.c.group_id == group.id
             )
-            rows = session.scalars(
-                select(Dataset)
-                .where(Dataset.id.in_(in_group), Dataset.private.is_(False))
-                .where(Dataset.state == "published")
-                .order_by(Dataset.modified.desc(), Dataset.id)
-                .limit(SHOWN_DATASETS)
-            )
-            result["packages"] = [dataset_dict(ds, site_url=ctx.site_url) for ds in rows]
+            result["packages"] = _public_datasets(ctx, session, Dataset.id.in_(in_group))
         return result
 
 
@@ -442,13 +453,7 @@ def group_list(
     :param groups: only these names.
     :param include_dataset_count: with ``all_fields``, add ``package_count`` (default true).
     """
-    with ctx.catalog.reader() as session:
-        counts = _group_counts(session)
-        groups = _listing(session, Group, counts, sort=sort, q=q, names=names or [])
-        groups = _page(groups, limit, offset, all_fields)
-        if not all_fields:
-            return [g.name for g in groups]
-        return [
-            group_dict(g, package_count=counts.get(g.id, 0) if include_dataset_count else None)
-            for g in groups
-        ]
+    return _list(
+        ctx, Group, group_dict, _group_counts, include_dataset_count,
+        all_fields, sort, limit, offset, q, names,
+    )  # fmt: skip
