@@ -34,6 +34,7 @@ from catalog.demo import load_demo
 from catalog.models import Dataset
 from catalog.services import Catalog, Context
 from catalog.services.harvest import harvest_report, harvest_run
+from catalog.services.organizations import ORG_FIELDS  # what organization_create takes
 from catalog.settings import load_settings
 from harvesters.config import load_config
 from tests.factories import dataset_data
@@ -199,21 +200,6 @@ def second(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
             yield Instance(catalog, url)
     finally:
         catalog.close()
-
-
-# The organisation's details a package shows (author and author_email come from them).
-ORG_FIELDS = (
-    "name",
-    "title",
-    "title_en",
-    "description",
-    "description_en",
-    "org_type",
-    "email",
-    "phone",
-    "website",
-    "address",
-)
 
 
 def mirror_organisations(source: Instance, target: Instance) -> list[str]:

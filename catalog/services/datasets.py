@@ -103,10 +103,10 @@ def dataset_loading() -> tuple[Any, ...]:
     )
 
 
-def get_dataset(session: Session, name_or_id: str, *, full: bool = False) -> Dataset:
-    """The dataset by name or id; `full` loads everything its package dict shows at once."""
-    query = select(Dataset).where((Dataset.name == name_or_id) | (Dataset.id == name_or_id))
-    ds = session.scalar(query.options(*dataset_loading()) if full else query)
+def get_dataset(session: Session, name_or_id: str) -> Dataset:
+    ds = session.scalar(
+        select(Dataset).where((Dataset.name == name_or_id) | (Dataset.id == name_or_id))
+    )
     if ds is None:
         raise NotFound(f"Not found: dataset {name_or_id}")
     return ds

@@ -24,10 +24,11 @@ from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from catalog.models import Dataset, Group, Organization, Resource
 from catalog.services.context import Context
+from catalog.services.datasets import dataset_loading
 from catalog.services.dictize import (
     dataset_dict,
     dataset_rows,
@@ -249,13 +250,37 @@ def _item(
     return FeedItem(dataset=data, series=_series_of(ds, index, data["organization"]))
 
 
-def _load_options() -> list[Any]:
-    return [
-        selectinload(Dataset.organization).selectinload(Organization.parent),
-        selectinload(Dataset.tags),
-        selectinload(Dataset.groups),
-        selectinload(Dataset.resources),
-    ]
+def _batches(
+    session: Session, base: Select[Any], start: int, limit: int | None, *, orm: bool
+) -> Iterator[list[Any]]:
+    """The rows of `base` (ordered newest change first, then id) in batches of at most
+    `BATCH`: the first from an OFFSET, the next ones continuing from the last row (keyset), so
+    a long page costs no repeated OFFSET scans. `orm`: the rows are Dataset objects, else
+    tuples starting (id, modified)."""
+    remaining = limit
+    after: tuple[datetime, str] | None = None
+    while remaining is None or remaining > 0:
+        size = BATCH if remaining is None else min(BATCH, remaining)
+        stmt = base.limit(size)
+        if after is None:
+            stmt = stmt.offset(max(0, start))
+        else:
+            # Written out rather than as a row value so the column's own type binds the
+            # timestamp on every database.
+            stamp, last_id = after
+            stmt = stmt.where(
+                (Dataset.modified < stamp) | ((Dataset.modified == stamp) & (Dataset.id < last_id))
+            )
+        rows = list(session.scalars(stmt) if orm else session.execute(stmt))
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]
+        after = (last.modified, last.id) if orm else (last[1], last[0])
+        if remaining is not None:
+            remaining -= len(rows)
+        if len(rows) < size:
+            return
 
 
 def feed_items(
@@ -277,32 +302,10 @@ def feed_items(
         base = _filtered(ctx, session, query, select(Dataset)).order_by(
             Dataset.modified.desc(), Dataset.id.desc()
         )
-        remaining = limit
-        after: tuple[datetime, str] | None = None
-        while remaining is None or remaining > 0:
-            size = BATCH if remaining is None else min(BATCH, remaining)
-            stmt = base.options(*_load_options()).limit(size)
-            if after is None:
-                stmt = stmt.offset(max(0, start))
-            else:
-                # Written out rather than as a row value so the column's own type binds the
-                # timestamp on every database.
-                stamp, last_id = after
-                stmt = stmt.where(
-                    (Dataset.modified < stamp)
-                    | ((Dataset.modified == stamp) & (Dataset.id < last_id))
-                )
-            rows = list(session.scalars(stmt))
-            if not rows:
-                return
+        for rows in _batches(session, base.options(*dataset_loading()), start, limit, orm=True):
             yield [_item(ds, base_url, index) for ds in rows]
-            after = (rows[-1].modified, rows[-1].id)
-            if remaining is not None:
-                remaining -= len(rows)
             # Forget the batch's objects: the session would otherwise keep every row read.
             session.expunge_all()
-            if len(rows) < size:
-                return
 
 
 @dataclass(frozen=True)
@@ -394,33 +397,13 @@ def feed_entries(
             .select_from(_D.join(_O, _O.c.id == _D.c.owner_org_id))
             .order_by(Dataset.modified.desc(), Dataset.id.desc())
         )
-        remaining = limit
-        after: tuple[datetime, str] | None = None
-        while remaining is None or remaining > 0:
-            size = BATCH if remaining is None else min(BATCH, remaining)
-            stmt = base.limit(size)
-            if after is None:
-                stmt = stmt.offset(max(0, start))
-            else:
-                stamp, last_id = after
-                stmt = stmt.where(
-                    (Dataset.modified < stamp)
-                    | ((Dataset.modified == stamp) & (Dataset.id < last_id))
-                )
-            rows = session.execute(stmt).all()
-            if not rows:
-                return
+        for rows in _batches(session, base, start, limit, orm=False):
             entries = []
             for dataset_id, modified, *others in rows:
                 series_key = members.get(dataset_id)
                 facts = [_text(modified), *(_text(o) for o in others), series_key or ""]
                 entries.append(FeedEntry(dataset_id, "|".join(facts), series_key))
             yield FeedBatch(entries, session, index)
-            after = (rows[-1][1], rows[-1][0])
-            if remaining is not None:
-                remaining -= len(rows)
-            if len(rows) < size:
-                return
 
 
 def _public_dataset(session: Session, name_or_id: str) -> Dataset:
@@ -428,7 +411,7 @@ def _public_dataset(session: Session, name_or_id: str) -> Dataset:
         select(Dataset)
         .where((Dataset.name == name_or_id) | (Dataset.id == name_or_id))
         .where(_public())
-        .options(*_load_options())
+        .options(*dataset_loading())
     )
     if ds is None:
         # The same answer for a private, draft or withdrawn dataset as for a missing one.

@@ -14,6 +14,7 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypeVar, get_type_hints
 
 from marshmallow import EXCLUDE, Schema, ValidationError
@@ -102,6 +103,16 @@ class Action:
         """The function's annotated return type (a TypedDict, a list of one, ...)."""
         return get_type_hints(self.func).get("return", Any)
 
+    def call(self, ctx: Context, data: Mapping[str, Any]) -> Any:
+        """Run the action with wire parameters: validated, permission-checked, then called.
+
+        :raises ValidationFailed: a parameter is missing or malformed (field errors).
+        :raises NotAuthorized: the caller may not call this action at all.
+        """
+        kwargs = self.load(data)
+        check_permission(ctx, self.permission)
+        return self.func(ctx, **kwargs)
+
     def load(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and convert wire parameters into the function's keyword arguments."""
         try:
@@ -134,8 +145,9 @@ def action(
     return register
 
 
+@cache
 def actions() -> dict[str, Action]:
-    """Every registered action by name, in name order."""
+    """Every registered action by name, in name order (its modules imported on first use)."""
     for module in _MODULES:
         importlib.import_module(module)
     return dict(sorted(_ACTIONS.items()))
@@ -172,7 +184,4 @@ def call_action(ctx: Context, name: str, data: Mapping[str, Any]) -> Any:
     :raises UnknownAction: no such action.
     :raises ValidationFailed: a parameter is missing or malformed (field errors).
     """
-    found = get_action(name)
-    kwargs = found.load(data)
-    check_permission(ctx, found.permission)
-    return found.func(ctx, **kwargs)
+    return get_action(name).call(ctx, data)

@@ -24,13 +24,27 @@ class ExtraDict(TypedDict):
     value: str
 
 
-class OrganizationDict(TypedDict, total=False):
+class _PublisherDict(TypedDict, total=False):
+    """What organisation and group dicts share (CKAN's group_dictize)."""
+
     id: str
     name: str
     title: str
     title_en: str
     display_name: str
     description: str
+    image_url: str
+    image_display_url: str
+    created: str | None
+    state: str
+    type: str
+    is_organization: bool
+    approval_status: str
+    package_count: int
+    packages: list[PackageDict]
+
+
+class OrganizationDict(_PublisherDict, total=False):
     description_en: str
     org_type: str
     parent: str | None
@@ -38,35 +52,11 @@ class OrganizationDict(TypedDict, total=False):
     phone: str
     website: str
     address: str
-    image_url: str
-    image_display_url: str
-    created: str | None
-    state: str
-    type: str
-    is_organization: bool
-    approval_status: str
-    package_count: int
     children: list[str]
-    packages: list[PackageDict]
 
 
-class GroupDict(TypedDict, total=False):
-    id: str
-    name: str
-    title: str
-    title_en: str
-    display_name: str
-    description: str
+class GroupDict(_PublisherDict, total=False):
     family: str
-    image_url: str
-    image_display_url: str
-    created: str | None
-    state: str
-    type: str
-    is_organization: bool
-    approval_status: str
-    package_count: int
-    packages: list[PackageDict]
 
 
 class ResourceDict(TypedDict, total=False):

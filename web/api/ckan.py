@@ -17,7 +17,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
-from catalog.services.registry import call_action, get_action
+from catalog.services.registry import get_action
 from catalog.services.site import catalogue_changes
 from web.api.cache import Answer, ResponseCache
 from web.context import context
@@ -99,7 +99,7 @@ def call(name: str, version: int = API_VERSION) -> Response:
         answer = cache.get(key, changes)
         if answer is not None:
             return _answer(Response(answer.body, mimetype="application/json"), answer)
-    result = call_action(ctx, name, data)
+    result = found.call(ctx, data)
     response = json_response(envelope(name, result), callback=callback)
     if not found.side_effect_free:
         return response
